@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The eight steps, in teaching order. Each is one executable whose
+/// main.swift contains every earlier layer plus one new one.
+let steps = [
+    "step01-clone",
+    "step02-namespaces",
+    "step03-chroot",
+    "step04-pivot-root",
+    //TMP"step05-cgroup",
+    //TMP"step06-capabilities",
+    //TMP"step07-userns",
+    //TMP"step08-seccomp",
+]
+
+let package = Package(
+    name: "ContainerWorkshop",
+    platforms: [.macOS(.v13)],  // Linux only in practice; this just keeps SwiftPM quiet on a Mac
+    products: steps.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        // The only dependency: learners expect --help and clean errors.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // What Swift's Glibc module hides: clone, unshare, pivot_root, capset, seccomp...
+        .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"]), .yum(["libarchive-devel"])]
+        ),
+        .target(
+            name: "Workshop",
+            dependencies: [
+                "CLinux", "CArchive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "WorkshopTests", dependencies: ["Workshop", "CArchive"]),
+        // Black-box tests: they run the built step executables and look from the host.
+        .testTarget(name: "StepTests", dependencies: steps.map { .target(name: $0) }),
+    ] + steps.map { step in
+        .executableTarget(
+            name: step,
+            dependencies: [
+                "Workshop", "CLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        )
+    },
+    swiftLanguageModes: [.v5]
+)

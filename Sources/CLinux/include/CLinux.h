@@ -1,0 +1,71 @@
+// CLinux: the few Linux interfaces Swift's Glibc module does not expose.
+//
+// Why this exists: Glibc's Swift module hides clone/unshare/setns, the CLONE_*
+// flags (they need _GNU_SOURCE), pivot_root and capset (no libc wrapper),
+// prctl and syscall (variadic: Swift cannot call them), statfs magic numbers,
+// and the WIFEXITED family (macros). Each shim is one line of C. The lessons
+// themselves stay in Swift.
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/filter.h>
+
+// Namespace and clone flags (<sched.h> defines them only under _GNU_SOURCE).
+extern const int WS_CLONE_NEWNS, WS_CLONE_NEWUTS, WS_CLONE_NEWIPC, WS_CLONE_NEWPID,
+    WS_CLONE_NEWNET, WS_CLONE_NEWUSER, WS_CLONE_NEWCGROUP, WS_CLONE_NEWTIME,
+    WS_CLONE_INTO_CGROUP_SUPPORTED;
+
+/// clone(2) through glibc's wrapper: the child runs fn(arg) on a fresh stack
+/// and exits with its return value. Returns the child's PID or -1 (errno).
+pid_t ws_clone(int flags, int (*fn)(void *), void *arg);
+
+/// clone3(2) with CLONE_INTO_CGROUP: the child is born inside the cgroup v2
+/// directory cgroup_fd, so it never runs outside the limits. Returns -1 with
+/// errno (ENOSYS, E2BIG, EINVAL...) when the kernel cannot, so callers fall back.
+pid_t ws_clone3_into_cgroup(uint64_t flags, int cgroup_fd, int (*fn)(void *), void *arg);
+
+// No glibc wrapper, or variadic in C.
+int ws_pivot_root(const char *new_root, const char *put_old);
+int ws_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
+int ws_pidfd_open(pid_t pid);
+/// pipe2(O_CLOEXEC): both ends close on exec, so the error pipe reports a successful exec as EOF.
+int ws_pipe_cloexec(int fds[2]);
+
+// prctl options used by the steps.
+extern const int WS_PR_SET_PDEATHSIG, WS_PR_CAPBSET_DROP, WS_PR_CAPBSET_READ, WS_PR_CAP_AMBIENT,
+    WS_PR_CAP_AMBIENT_CLEAR_ALL, WS_PR_SET_NO_NEW_PRIVS, WS_PR_SET_SECCOMP, WS_SECCOMP_MODE_FILTER;
+
+/// capset(2), ABI version 3: two 32-bit words per set, so capabilities 32..63
+/// (CAP_SYSLOG, CAP_BPF, CAP_CHECKPOINT_RESTORE...) are in word 1.
+int ws_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+int ws_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
+
+/// statfs(2)'s f_type: how runc tells cgroup v2 (0x63677270) from tmpfs (v1).
+long ws_filesystem_magic(const char *path);
+extern const long WS_CGROUP2_SUPER_MAGIC, WS_TMPFS_MAGIC, WS_CGROUP_SUPER_MAGIC;
+
+// <sys/wait.h> macros.
+int ws_exited(int status);
+int ws_exit_status(int status);
+int ws_signaled(int status);
+int ws_term_signal(int status);
+
+/// makedev(3) is a macro.
+dev_t ws_makedev(unsigned int major, unsigned int minor);
+
+/// SIOCSIFFLAGS needs struct ifreq: bring an interface (lo) up in this netns.
+int ws_link_up(const char *name);
+
+// Mount flags Glibc's module may not expose under these names.
+extern const unsigned long WS_MS_RDONLY, WS_MS_NOSUID, WS_MS_NODEV, WS_MS_NOEXEC, WS_MS_REMOUNT,
+    WS_MS_BIND, WS_MS_REC, WS_MS_PRIVATE, WS_MS_SLAVE, WS_MS_STRICTATIME, WS_MS_RELATIME;
+extern const int WS_MNT_DETACH;
+
+// seccomp: the filter is written in Swift; these are the kernel's numbers.
+/// This architecture's AUDIT_ARCH_* value (the first thing a filter checks).
+extern const uint32_t WS_AUDIT_ARCH;
+/// Syscalls with this bit set on x86_64 are the x32 ABI, which a filter must also refuse.
+extern const uint32_t WS_X32_SYSCALL_BIT;
+/// The syscall number of `name` on this architecture, or -1 if it has none.
+int ws_syscall_number(const char *name);
+int ws_install_seccomp_filter(const struct sock_filter *filter, unsigned short count);

@@ -1,0 +1,263 @@
+import CLinux
+import Glibc
+
+/// The container's first process, seen from the runtime (the parent).
+///
+/// The protocol, the same one runc uses:
+///  1. `start` flushes stdout and clones the child with the step's flags.
+///  2. The child blocks on the *sync pipe* until the parent has done its side
+///     (put it in a cgroup, write its uid map) and calls `release()`.
+///  3. The child sets itself up and execs. The *error pipe* is close-on-exec:
+///     a successful exec closes it (the parent reads EOF); a failure writes
+///     the reason and exit code into it first, so the parent can print one clear line.
+public final class Container {
+    /// The child's PID as the host sees it.
+    public let pid: pid_t
+    /// How the child got into its cgroup, when it has one (for the narration).
+    public private(set) var bornInCgroup = false
+    private var syncWrite: Int32
+    private var errorRead: Int32
+    private var exited = false
+
+    private init(pid: pid_t, syncWrite: Int32, errorRead: Int32) {
+        self.pid = pid
+        self.syncWrite = syncWrite
+        self.errorRead = errorRead
+    }
+
+    /// Clones the child. `body` runs in the child once released; it must end by
+    /// exec'ing (see `execute`), and anything it throws reaches the parent.
+    /// With a cgroup v2 directory, the child is born inside it (clone3 +
+    /// CLONE_INTO_CGROUP) where the kernel allows; otherwise the caller moves it in before `release()`.
+    public static func start(
+        flags: Int32, cgroupDirectory: Int32? = nil, _ body: @escaping () throws -> Never
+    ) throws -> Container {
+        let sync = try makePipe()
+        let errors = try makePipe()
+        let child = ChildContext(syncRead: sync.read, syncWrite: sync.write,
+                                 errorRead: errors.read, errorWrite: errors.write, body: body)
+        let context = Unmanaged.passRetained(child).toOpaque()
+        defer { Unmanaged<ChildContext>.fromOpaque(context).release() }
+
+        // Buffered output would otherwise be printed twice, once by each process.
+        fflush(nil)
+        var pid: pid_t = -1
+        var born = false
+        if let cgroupDirectory {
+            pid = ws_clone3_into_cgroup(UInt64(UInt32(bitPattern: flags)), cgroupDirectory, childEntry, context)
+            born = pid > 0
+        }
+        if pid < 0 {
+            pid = ws_clone(flags | SIGCHLD, childEntry, context)
+        }
+        let cloneErrno = errno
+        close(sync.read)
+        close(errors.write)
+        guard pid > 0 else {
+            close(sync.write)
+            close(errors.read)
+            throw cloneFailure(flags: flags, errno: cloneErrno)
+        }
+        let container = Container(pid: pid, syncWrite: sync.write, errorRead: errors.read)
+        container.bornInCgroup = born
+        // If the runtime fails before the container runs, nothing may be left behind.
+        Cleanup.push { [container] in container.killAndReap() }
+        forwardSignals(to: pid)
+        return container
+    }
+
+    /// Lets the child go on, then waits until it has exec'd the command (or failed to).
+    public func release() throws {
+        var byte: UInt8 = 1
+        _ = write(syncWrite, &byte, 1)
+        close(syncWrite)
+        syncWrite = -1
+        let report = (try? readAll(errorRead, path: "error pipe")) ?? []
+        close(errorRead)
+        errorRead = -1
+        guard !report.isEmpty else { return }
+        // "CODE message" from the child: it failed before or at exec.
+        let text = String(decoding: report, as: UTF8.self)
+        let parts = text.split(separator: " ", maxSplits: 1)
+        let code = parts.first.flatMap { Int32($0) } ?? Failure.runtimeExitCode
+        _ = waitForExit()
+        throw Failure(parts.count > 1 ? String(parts[1]) : text, exitCode: code)
+    }
+
+    /// Waits for the child; calls `tick` about once a second while it runs (for --stats).
+    /// Returns the exit code the runtime should use: the command's status, or 128+N for signal N.
+    public func waitForExit(tick: (() -> Void)? = nil) -> Int32 {
+        var status: Int32 = 0
+        if let tick, let pidfd = Optional(ws_pidfd_open(pid)), pidfd >= 0 {
+            defer { close(pidfd) }
+            var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            while poll(&descriptor, 1, 1000) == 0 || (descriptor.revents == 0 && errno == EINTR) {
+                tick()
+            }
+        }
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return Failure.runtimeExitCode }
+        }
+        exited = true
+        stopForwardingSignals()
+        if ws_signaled(status) != 0 { return 128 + ws_term_signal(status) }
+        return ws_exit_status(status)
+    }
+
+    /// SIGKILL and reap: used when the runtime fails half-way.
+    public func killAndReap() {
+        guard !exited else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        exited = true
+    }
+}
+
+// MARK: - The child side
+
+private final class ChildContext {
+    let syncRead: Int32, syncWrite: Int32, errorRead: Int32, errorWrite: Int32
+    let body: () throws -> Never
+
+    init(syncRead: Int32, syncWrite: Int32, errorRead: Int32, errorWrite: Int32, body: @escaping () throws -> Never) {
+        (self.syncRead, self.syncWrite, self.errorRead, self.errorWrite) = (syncRead, syncWrite, errorRead, errorWrite)
+        self.body = body
+    }
+}
+
+/// Reports a failure inside the child to the parent, then exits.
+private func failInChild(_ errorWrite: Int32, code: Int32, _ message: String) -> Never {
+    writeAll(errorWrite, "\(code) \(message)")
+    _exit(code)
+}
+
+private let childEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { raw in
+    let child = Unmanaged<ChildContext>.fromOpaque(raw!).takeUnretainedValue()
+    close(child.syncWrite)
+    close(child.errorRead)
+    // Die with the runtime: a container must never outlive the process that manages it.
+    _ = ws_prctl(WS_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
+    var byte: UInt8 = 0
+    var n = 0
+    repeat { n = read(child.syncRead, &byte, 1) } while n < 0 && errno == EINTR
+    close(child.syncRead)
+    // EOF: the runtime failed or died before releasing us; say nothing, it reports.
+    guard n == 1 else { _exit(Failure.runtimeExitCode) }
+    do {
+        try child.body()
+    } catch let failure as Failure {
+        failInChild(child.errorWrite, code: failure.exitCode, failure.message)
+    } catch {
+        failInChild(child.errorWrite, code: Failure.runtimeExitCode, "inside the container: \(error)")
+    }
+}
+
+/// The environment a container's command gets (what `docker run` sets).
+public func containerEnvironment(hostname: String) -> [String] {
+    var environment = [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOSTNAME=\(hostname)",
+        "HOME=/root",
+    ]
+    if let term = Glibc.getenv("TERM") { environment.append("TERM=\(String(cString: term))") }
+    return environment
+}
+
+/// The runtime's own environment, for steps that have no root filesystem yet.
+public func hostEnvironment() -> [String] {
+    var result: [String] = []
+    var cursor = environ
+    while let entry = cursor.pointee {
+        result.append(String(cString: entry))
+        cursor += 1
+    }
+    return result
+}
+
+/// execve(2) the command, searching PATH like a shell. Throws Docker's codes:
+/// 127 when nothing by that name exists, 126 when it exists but cannot run.
+public func execute(_ command: [String], environment: [String]) throws -> Never {
+    let name = command[0]
+    var candidates: [String] = []
+    if name.contains("/") {
+        candidates = [name]
+    } else {
+        let path = environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+            ?? "/usr/local/bin:/usr/bin:/bin"
+        candidates = path.split(separator: ":").map { "\($0)/\(name)" }
+    }
+    let argv = command.map { strdup($0) } + [nil]
+    let envp = environment.map { strdup($0) } + [nil]
+    var denied: Int32 = 0
+    for candidate in candidates {
+        execve(candidate, argv, envp)
+        switch errno {
+        case ENOENT, ENOTDIR: continue
+        case EACCES, EPERM, ENOEXEC, EISDIR: denied = errno
+        default:
+            throw Failure("exec \(candidate): \(String(cString: strerror(errno)))",
+                          exitCode: Failure.cannotExecuteExitCode)
+        }
+    }
+    if denied != 0 {
+        throw Failure("exec \(name): \(String(cString: strerror(denied)))", exitCode: Failure.cannotExecuteExitCode)
+    }
+    let where_ = name.contains("/") ? "no such file" : "executable file not found in $PATH"
+    throw Failure("exec \"\(name)\": \(where_)", exitCode: Failure.notFoundExitCode)
+}
+
+// MARK: - Signals
+
+nonisolated(unsafe) private var signalTarget: pid_t = 0
+nonisolated(unsafe) private var signalsForwarded: Int32 = 0
+private let forwardedSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+/// Ctrl-C or `kill` aimed at the runtime goes to the container; the third one is a SIGKILL (as docker does).
+private func forwardSignals(to pid: pid_t) {
+    signalTarget = pid
+    for signal in forwardedSignals {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            signalsForwarded += 1
+            kill(signalTarget, signalsForwarded >= 3 ? SIGKILL : number)
+        }
+        action.sa_flags = SA_RESTART
+        sigaction(signal, &action, nil)
+    }
+}
+
+private func stopForwardingSignals() {
+    for signal in forwardedSignals { Glibc.signal(signal, SIG_DFL) }
+}
+
+private func makePipe() throws -> (read: Int32, write: Int32) {
+    var fds: [Int32] = [0, 0]
+    try check(ws_pipe_cloexec(&fds), "pipe2")
+    return (fds[0], fds[1])
+}
+
+private func cloneFailure(flags: Int32, errno code: Int32) -> Failure {
+    let names = describeCloneFlags(flags)
+    switch code {
+    case EINVAL:
+        return Failure("clone(\(names)): the kernel does not support one of these namespaces (EINVAL)")
+    case EPERM:
+        return Failure("clone(\(names)): not permitted (EPERM): are user namespaces disabled (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone)?")
+    case ENOSPC, EUSERS:
+        return Failure("clone(\(names)): too many namespaces of this kind (see /proc/sys/user/max_*_namespaces)")
+    default:
+        return Failure("clone(\(names)): \(String(cString: strerror(code)))")
+    }
+}
+
+/// "CLONE_NEWUTS|CLONE_NEWPID|...", for narration and errors.
+public func describeCloneFlags(_ flags: Int32) -> String {
+    let names: [(Int32, String)] = [
+        (WS_CLONE_NEWUSER, "CLONE_NEWUSER"), (WS_CLONE_NEWUTS, "CLONE_NEWUTS"), (WS_CLONE_NEWPID, "CLONE_NEWPID"),
+        (WS_CLONE_NEWNS, "CLONE_NEWNS"), (WS_CLONE_NEWIPC, "CLONE_NEWIPC"), (WS_CLONE_NEWNET, "CLONE_NEWNET"),
+        (WS_CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
+    ]
+    let set = names.filter { flags & $0.0 != 0 }.map(\.1)
+    return (set + ["SIGCHLD"]).joined(separator: "|")
+}

@@ -1,0 +1,91 @@
+import Glibc
+
+/// One container's writable root: an overlay whose lower layer is the cached
+/// image (never written) and whose upper layer is this run's own directory.
+///
+///   containers/<id>.lock     held (flock) by the runtime while it lives
+///   containers/<id>/upper    what the container writes
+///   containers/<id>/work     overlayfs's scratch space
+///   containers/<id>/rootfs   where the child mounts the overlay, in its own mount namespace
+public final class ContainerRun {
+    /// 12 hex digits, like a short Docker id. Also the name of its cgroup.
+    public let id: String
+    public let directory: String
+    public let image: Image
+    private let lock: Int32
+
+    public var upper: String { directory + "/upper" }
+    public var work: String { directory + "/work" }
+    public var rootfs: String { directory + "/rootfs" }
+
+    /// overlayfs mount options: lower (read-only image) + upper (this run).
+    public var overlayOptions: String { "lowerdir=\(image.path),upperdir=\(upper),workdir=\(work)" }
+
+    static var containers: String { workshopHome + "/containers" }
+
+    /// Makes the directories. `rootOwner` is the host uid/gid of the container's root (step07).
+    public init(image: Image, rootOwner: UInt32 = 0) throws {
+        self.image = image
+        try makeDirectories(ContainerRun.containers, mode: 0o711)
+        let removed = ContainerRun.removeStale()
+        if removed > 0 { writeLine(to: STDERR_FILENO, "workshop: removed \(removed) run director\(removed == 1 ? "y" : "ies") left by a runtime that was killed") }
+        id = ContainerRun.newID()
+        directory = ContainerRun.containers + "/" + id
+        // Take the lock under a temporary name, then rename it into place: a scan
+        // never sees an unlocked lock file of a live runtime.
+        let temporary = ContainerRun.containers + "/.\(id).lock"
+        lock = try check(open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), "create \(temporary)")
+        flock(lock, LOCK_EX)
+        try check(rename(temporary, directory + ".lock"), "rename \(temporary)")
+        Cleanup.push { [self] in remove() }
+        // 0711: a container root mapped to an unprivileged host uid (step07) must reach its layers.
+        for path in [directory, upper, work, rootfs] {
+            try check(mkdir(path, 0o711), "mkdir \(path)")
+        }
+        if rootOwner != 0 {
+            for path in [upper, work, rootfs] { try check(chown(path, rootOwner, rootOwner), "chown \(path)") }
+            try check(chmod(upper, 0o755), "chmod \(upper)")
+        }
+    }
+
+    /// Deletes this run's directories (the overlay itself vanished with the container's mount namespace).
+    public func remove() {
+        try? removeTree(directory)
+        unlink(directory + ".lock")
+        close(lock)
+    }
+
+    /// Is the runtime that owns `id` still running? (Its flock dies with it.)
+    public static func isLive(_ id: String) -> Bool {
+        let fd = open(containers + "/" + id + ".lock", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) != 0
+    }
+
+    /// Removes run directories whose runtime died (SIGKILL, power cut). Returns how many.
+    @discardableResult
+    public static func removeStale() -> Int {
+        var removed = 0
+        for name in directoryEntries(containers) {
+            let id = name.hasSuffix(".lock") ? String(name.dropLast(5)) : name
+            guard isContainerID(id), !isLive(id) else { continue }
+            if isDirectory(containers + "/" + id) {
+                try? removeTree(containers + "/" + id)
+                removed += 1
+            }
+            unlink(containers + "/" + id + ".lock")
+        }
+        return removed
+    }
+
+    static func newID() -> String {
+        let digits = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return String((String(repeating: "0", count: 16 - digits.count) + digits).prefix(12))
+    }
+
+    /// Only names the kit makes: 12 lowercase hex digits.
+    public static func isContainerID(_ name: String) -> Bool {
+        name.utf8.count == 12 && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}
