@@ -8,7 +8,7 @@ let steps = [
     "step02-namespaces",
     "step03-chroot",
     "step04-pivot-root",
-    //TMP"step05-cgroup",
+    "step05-cgroup",
     //TMP"step06-capabilities",
     //TMP"step07-userns",
     //TMP"step08-seccomp",

@@ -16,10 +16,14 @@
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root
 
-say() { echo "vm-init: $*"; }
+say() { read -r _up _ < /proc/uptime; echo "vm-init: [$_up] $*"; }
 
 if [ "$1" != "stage2" ]; then
     mount -t proc proc /proc
+    if grep -qw vm.noswitchroot /proc/cmdline; then   # debugging knob: stay on rootfs
+        umount /proc; exec /init stage2
+    fi
+    say "stage 1: copying the initramfs to a tmpfs"
     mkdir -p /newroot
     mount -t tmpfs -o mode=0755 root /newroot
     for e in /* /.[!.]*; do
@@ -36,6 +40,7 @@ if [ "$1" != "stage2" ]; then
 fi
 
 mount -t proc -o nosuid,nodev,noexec proc /proc
+say "stage 2"
 mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 mount -t devtmpfs -o mode=0755,nosuid devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /tmp /run /root /etc /mnt
