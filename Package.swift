@@ -9,9 +9,9 @@ let steps = [
     "step03-chroot",
     "step04-pivot-root",
     "step05-cgroup",
-    //TMP"step06-capabilities",
-    //TMP"step07-userns",
-    //TMP"step08-seccomp",
+    "step06-capabilities",
+    "step07-userns",
+    "step08-seccomp",
 ]
 
 let package = Package(

@@ -243,7 +243,7 @@ run_config() {
     QPID=$!
     if [ "${VM_VERBOSE:-0}" = 1 ]; then tail -n +1 -f --pid=$QPID "$log" & tailpid=$!; fi
     while kill -0 "$QPID" 2>/dev/null; do
-        sleep 0.5
+        sleep 0.25
         el=$(( $(now_ms) - start ))
         [ -z "$boot_ms" ] && grep -qa '^VM-READY' "$log" && boot_ms=$el
         if [ $panic = 0 ] && grep -qa 'Kernel panic' "$log"; then panic=1; panic_ms=$el; fi
@@ -256,8 +256,16 @@ run_config() {
     QPID=
     [ -n "$tailpid" ] && { sleep 0.3; kill "$tailpid" 2>/dev/null; wait "$tailpid" 2>/dev/null; }
     el=$(( $(now_ms) - start ))
-    [ -z "$boot_ms" ] && grep -qa '^VM-READY' "$log" && boot_ms=$el
     grep -qa 'Kernel panic' "$log" && panic=1
+    # A guest that is done within one poll: derive the boot time from its own
+    # clock (uptime at VM-READY and at VM-GUEST-EXIT).
+    local up_r up_x
+    up_r=$(tr -d '\r' < "$log" | sed -n 's/^VM-READY .*uptime=\([0-9.]*\).*/\1/p' | tail -n 1)
+    up_x=$(tr -d '\r' < "$log" | sed -n 's/^VM-GUEST-EXIT .*uptime=\([0-9.]*\).*/\1/p' | tail -n 1)
+    if [ -n "$up_r" ] && { [ -z "$boot_ms" ] || [ $((el - boot_ms)) -lt 1000 ]; }; then
+        if [ -n "$up_x" ]; then boot_ms=$(awk -v e="$el" -v r="$up_r" -v x="$up_x" 'BEGIN { printf "%d", e - (x - r) * 1000 }')
+        else boot_ms=$el; fi
+    fi
 
     local clean=$OUT/$cfg.results
     tr -d '\r' < "$log" | grep -aE '^(PASS|FAIL|SKIP) ' > "$clean"
