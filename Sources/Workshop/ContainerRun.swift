@@ -3,7 +3,8 @@ import Glibc
 /// One container's writable root: an overlay whose lower layer is the cached
 /// image (never written) and whose upper layer is this run's own directory.
 ///
-///   containers/<id>.lock     held (flock) by the runtime while it lives
+///   /run/workshop/<id>.lock  held (flock) by the runtime while it lives; machine-wide,
+///                            whatever WORKSHOP_HOME each runtime uses, since cgroups are too
 ///   containers/<id>/upper    what the container writes
 ///   containers/<id>/work     overlayfs's scratch space
 ///   containers/<id>/rootfs   where the child mounts the overlay, in its own mount namespace
@@ -22,21 +23,24 @@ public final class ContainerRun {
     public var overlayOptions: String { "lowerdir=\(image.path),upperdir=\(upper),workdir=\(work)" }
 
     static var containers: String { workshopHome + "/containers" }
+    /// Run-time state, on the tmpfs /run: gone after a reboot, like the containers.
+    static let locks = "/run/workshop"
 
     /// Makes the directories. `rootOwner` is the host uid/gid of the container's root (step07).
     public init(image: Image, rootOwner: UInt32 = 0) throws {
         self.image = image
         try makeDirectories(ContainerRun.containers, mode: 0o711)
+        try makeDirectories(ContainerRun.locks, mode: 0o700)
         let removed = ContainerRun.removeStale()
         if removed > 0 { writeLine(to: STDERR_FILENO, "workshop: removed \(removed) run director\(removed == 1 ? "y" : "ies") left by a runtime that was killed") }
         id = ContainerRun.newID()
         directory = ContainerRun.containers + "/" + id
         // Take the lock under a temporary name, then rename it into place: a scan
         // never sees an unlocked lock file of a live runtime.
-        let temporary = ContainerRun.containers + "/.\(id).lock"
+        let temporary = ContainerRun.locks + "/.\(id).lock"
         lock = try check(open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), "create \(temporary)")
         flock(lock, LOCK_EX)
-        try check(rename(temporary, directory + ".lock"), "rename \(temporary)")
+        try check(rename(temporary, ContainerRun.lockPath(id)), "rename \(temporary)")
         Cleanup.push { [self] in remove() }
         // 0711: a container root mapped to an unprivileged host uid (step07) must reach its layers.
         for path in [directory, upper, work, rootfs] {
@@ -51,13 +55,15 @@ public final class ContainerRun {
     /// Deletes this run's directories (the overlay itself vanished with the container's mount namespace).
     public func remove() {
         try? removeTree(directory)
-        unlink(directory + ".lock")
+        unlink(ContainerRun.lockPath(id))
         close(lock)
     }
 
     /// Is the runtime that owns `id` still running? (Its flock dies with it.)
+    static func lockPath(_ id: String) -> String { locks + "/" + id + ".lock" }
+
     public static func isLive(_ id: String) -> Bool {
-        let fd = open(containers + "/" + id + ".lock", O_RDWR | O_CLOEXEC)
+        let fd = open(lockPath(id), O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return flock(fd, LOCK_EX | LOCK_NB) != 0
@@ -67,14 +73,13 @@ public final class ContainerRun {
     @discardableResult
     public static func removeStale() -> Int {
         var removed = 0
-        for name in directoryEntries(containers) {
-            let id = name.hasSuffix(".lock") ? String(name.dropLast(5)) : name
-            guard isContainerID(id), !isLive(id) else { continue }
-            if isDirectory(containers + "/" + id) {
-                try? removeTree(containers + "/" + id)
-                removed += 1
-            }
-            unlink(containers + "/" + id + ".lock")
+        for id in directoryEntries(containers) where isContainerID(id) && !isLive(id) {
+            try? removeTree(containers + "/" + id)
+            removed += 1
+        }
+        for name in directoryEntries(locks) where name.hasSuffix(".lock") {
+            let id = String(name.dropLast(5))
+            if isContainerID(id) && !isLive(id) { unlink(lockPath(id)) }
         }
         return removed
     }

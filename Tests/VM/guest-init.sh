@@ -13,6 +13,7 @@
 # /payload/guest.sh CONFIG and power off.  Markers for the host (run.sh):
 #   VM-READY config=.. uptime=..   set-up done, guest.sh starts
 #   VM-GUEST-EXIT rc=..            guest.sh finished
+# shellcheck disable=SC2013,SC2012,SC2093  # word lists on purpose; exec fails only on error
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root
 
@@ -65,7 +66,7 @@ for w in $(cat /proc/cmdline); do
     case "$w" in vm.config=*) CONFIG=${w#vm.config=} ;; esac
 done
 [ -n "$CONFIG" ] || CONFIG=$(cat /etc/vm-config 2>/dev/null)
-export VM_CONFIG=$CONFIG
+export VM_CONFIG="$CONFIG"
 
 # Modules, in dependency order (the host wrote the list, uncompressed .ko files).
 KVER=$(uname -r)
@@ -114,7 +115,7 @@ v1)
             say "cannot mount v1 hierarchy $h"; rmdir $CG/$h; continue
         fi
         case "$h" in *,*)
-            for c in $(echo $h | tr , ' '); do ln -s $h $CG/$c; done ;;
+            for c in $(echo $h | tr , ' '); do ln -s "$h" "$CG/$c"; done ;;
         esac
     done
     # systemd leaves the tmpfs read-only.
@@ -134,7 +135,7 @@ echo "VM-READY config=$CONFIG kernel=$KVER uptime=$up"
 
 rc=0
 if [ -f /payload/guest.sh ]; then
-    cd /payload
+    cd /payload || exit 1
     # busybox ash runs it, whatever its #! line says (there is no bash here).
     sh /payload/guest.sh "$CONFIG"
     rc=$?

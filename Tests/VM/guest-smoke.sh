@@ -6,6 +6,7 @@
 # the payload) a dynamically linked Swift program.
 # Result lines read by run.sh:  PASS|FAIL|SKIP <name> <observed value...>
 # INFO lines are only shown in the log.
+# shellcheck disable=SC2013,SC2012,SC2015,SC2016  # word lists, ls output and single-quoted sh -c are on purpose
 CONFIG=${1:-$VM_CONFIG}
 CG=/sys/fs/cgroup
 P=/payload
@@ -41,6 +42,7 @@ info "unprivileged_userns_clone=$(cat /proc/sys/kernel/unprivileged_userns_clone
 # busybox stat knows no cgroup2 name (UNKNOWN): show the magic too
 # (0x63677270 cgroup2, 0x27e0eb cgroup v1, 0x01021994 tmpfs).
 fstype="$(stat -f -c %T $CG)/0x$(stat -f -c %t $CG)"
+case "$fstype" in UNKNOWN/0x63677270) fstype="cgroup2fs(busybox: UNKNOWN)/0x63677270" ;; esac
 n_v1=$(awk '$3 == "cgroup"' /proc/mounts | wc -l)
 n_v2=$(awk '$3 == "cgroup2"' /proc/mounts | wc -l)
 if [ "$CONFIG" = v2 ]; then
@@ -80,7 +82,7 @@ join() { echo "echo \$\$ > $1/cgroup.procs || exit 99"; }   # a command string f
 # ---------------------------------------------------------------- cpu quota
 G=$(grp cpu smoke-cpu); mkdir -p "$G"
 if [ "$CONFIG" = v2 ]; then
-    echo "10000 100000" > "$G/cpu.max"; lim="cpu.max=$(cat "$G/cpu.max" | tr ' ' /)"
+    echo "10000 100000" > "$G/cpu.max"; lim="cpu.max=$(tr ' ' / < "$G/cpu.max")"
 else
     echo 100000 > "$G/cpu.cfs_period_us"; echo 10000 > "$G/cpu.cfs_quota_us"
     lim="cfs_quota_us/cfs_period_us=$(cat "$G/cpu.cfs_quota_us")/$(cat "$G/cpu.cfs_period_us")"

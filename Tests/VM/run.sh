@@ -32,6 +32,7 @@
 #   VM_ALPINE_TARBALL  the minirootfs for the default payload
 #   VM_VERBOSE=1 stream the serial console while it runs
 #   VM_KEEP=1    keep the temp dir with the initramfs tree and initrd.gz
+# shellcheck disable=SC2013,SC2317  # word lists on purpose; cleanup runs from a trap
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,7 +72,7 @@ command -v xz >/dev/null || need+=(xz-utils)
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]} (apt-get; log in $OUT/apt.log)"
     {
-        apt-get update -qq &&
+        apt-get update -qq -o DPkg::Lock::Timeout=600 &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             -o DPkg::Lock::Timeout=600 "${need[@]}"
     } > "$OUT/apt.log" 2>&1 || { tail -20 "$OUT/apt.log"; die "apt-get install ${need[*]} failed"; }
@@ -89,7 +90,7 @@ else
     fi
     KERNEL=/boot/vmlinuz-$KVER
 fi
-[ -n "$KVER" ] && [ -f "$KERNEL" ] || die "no kernel found (/boot/vmlinuz-*)"
+if [ -z "$KVER" ] || [ ! -f "$KERNEL" ]; then die "no kernel found (/boot/vmlinuz-*)"; fi
 MODDIR=/lib/modules/$KVER
 [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
 
@@ -232,7 +233,7 @@ log "initramfs: $(du -sh "$ROOT" | cut -f1) unpacked, $(du -h "$INITRD" | cut -f
 # ------------------------------------------------------------------ boot
 declare -A R_STATUS R_BOOT R_TOTAL R_PASS R_FAIL R_SKIP R_NOTE
 run_config() {
-    local cfg=$1 log=$OUT/$1.log append start el boot_ms= panic=0 timedout=0 panic_ms=0 tailpid=
+    local cfg=$1 log=$OUT/$1.log append start el boot_ms='' panic=0 timedout=0 panic_ms=0 tailpid=''
     append="console=ttyS0 panic=-1 quiet vm.config=$cfg ${CMDLINE[$cfg]} ${VM_APPEND:-}"
     log "[$cfg] booting: $append"
     start=$(now_ms)

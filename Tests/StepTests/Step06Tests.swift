@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+
+/// Docker's default capability set, as /proc/PID/status prints it.
+let dockerDefaultMask = "00000000a80425fb"
+
+/// step06-capabilities: Docker's default capability set.
+final class Step06Tests: StepTestCase {
+    func testCapabilitiesAreDockersDefault() throws {
+        for step in steps(from: 6) {
+            let running = try start(step, ["sleep", "2"])
+            let pid = try XCTUnwrap(running.containerPID())
+            // From the host.
+            for key in ["CapEff", "CapPrm", "CapBnd"] { XCTAssertEqual(statusField(pid, key), dockerDefaultMask, "\(step) \(key)") }
+            for key in ["CapInh", "CapAmb"] { XCTAssertEqual(statusField(pid, key), "0000000000000000", "\(step) \(key)") }
+            XCTAssertEqual(stopContainer(running, pid).status, 137)
+        }
+    }
+
+    func testPrivilegedCallsFail() throws {
+        let result = try run("step06-capabilities", ["/bin/sh", "-c",
+            "hostname x; mount -t tmpfs none /mnt; grep -c ' /mnt ' /proc/self/mountinfo; hostname"])
+        XCTAssertTrue(result.stderr.contains("sethostname: Operation not permitted"), result.stderr)
+        XCTAssertEqual(result.stdout, "0\ncontainer\n", "hostname or mount succeeded: \(result.stdout)")
+    }
+
+    func testChownStillWorks() throws {
+        XCTAssertEqual(try shell("step06-capabilities", "touch /f && chown 1234:5678 /f && stat -c %u:%g /f"), "1234:5678\n")
+    }
+
+    func testCapAddAndCapDrop() throws {
+        XCTAssertEqual(try shell("step06-capabilities", "hostname x && hostname", options: ["--cap-add", "SYS_ADMIN"]), "x\n")
+        XCTAssertEqual(try shell("step06-capabilities", "hostname y && hostname", options: ["--cap-add", "cap_sys_admin"]), "y\n")
+        let dropped = try run("step06-capabilities", ["--cap-drop", "CHOWN", "--", "/bin/sh", "-c", "touch /f && chown 1234 /f"])
+        XCTAssertNotEqual(dropped.status, 0)
+        XCTAssertTrue(dropped.stderr.contains("Operation not permitted"), dropped.stderr)
+        let none = try shell("step06-capabilities", "grep CapEff /proc/self/status", options: ["--cap-drop", "ALL"])
+        XCTAssertEqual(none, "CapEff:\t0000000000000000\n")
+    }
+
+    func testUnknownCapabilityIsAUsageError() throws {
+        for arguments in [["--cap-add", "SYS_WIZARD"], ["--cap-drop", "CAP_"]] {
+            let result = try run("step06-capabilities", arguments + ["true"])
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+/// step07-userns: container root is host uid 100000.
+final class Step07Tests: StepTestCase {
+    func testUidMapIsShown() throws {
+        let out = try shell("step07-userns", "cat /proc/self/uid_map /proc/self/gid_map")
+        let lines = out.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        XCTAssertEqual(lines, ["0 100000 65536", "0 100000 65536"])
+    }
+
+    func testIdSaysRoot() throws {
+        XCTAssertEqual(try shell("step07-userns", "id -u; id -g"), "0\n0\n")
+    }
+
+    func testHostSeesAnUnprivilegedUser() throws {
+        for step in steps(from: 7) {
+            let running = try start(step, ["sleep", "2"])
+            let pid = try XCTUnwrap(running.containerPID())
+            XCTAssertEqual(statusField(pid, "Uid")?.split(separator: "\t").first, "100000", step)
+            XCTAssertEqual(statusField(pid, "Gid")?.split(separator: "\t").first, "100000", step)
+            XCTAssertEqual(stopContainer(running, pid).status, 137)
+        }
+    }
+
+    func testFilesAreOwnedByTheMappedUser() throws {
+        let running = try start("step07-userns", ["/bin/sh", "-c", "echo hi > /root/created; ls -ln /root/created; sleep 2"])
+        let pid = try XCTUnwrap(running.containerPID())
+        // Wait for the file, then look at it from the host, in the run's writable layer.
+        let containers = testHome + "/containers"
+        var uploaded: String?
+        for _ in 0..<100 {
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []
+            uploaded = runs.map { "\(containers)/\($0)/upper/root/created" }.first { FileManager.default.fileExists(atPath: $0) }
+            if uploaded != nil { break }
+            usleep(20_000)
+        }
+        let path = try XCTUnwrap(uploaded, "the file is not in the run's upper directory")
+        var info = stat()
+        XCTAssertEqual(lstat(path, &info), 0)
+        XCTAssertEqual(info.st_uid, 100_000)
+        XCTAssertEqual(info.st_gid, 100_000)
+        let result = stopContainer(running, pid)
+        XCTAssertTrue(result.stdout.contains(" 0        0 "), "inside, the file is root's: \(result.stdout)")
+    }
+
+    func testCustomMapping() throws {
+        let out = try shell("step07-userns", "cat /proc/self/uid_map; id -u",
+                            options: ["--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536"])
+        XCTAssertEqual(out.split(separator: "\n").first?.split(separator: " ").joined(separator: " "), "0 200000 65536")
+        for bad in [["--uidmap", "0:100000"], ["--uidmap", "1:100000:10"], ["--uidmap", "a:b:c"]] {
+            let result = try run("step07-userns", bad + ["true"])
+            XCTAssertEqual(result.status, 64, "\(bad): \(result.stderr)")
+        }
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import XCTest
+
+/// The package's directory, from this file's path.
+let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// Where the tests keep the kit's state, apart from a learner's /var/lib/workshop.
+let testHome = "/var/lib/workshop-tests"
+
+/// The Alpine tarball: $WORKSHOP_ALPINE_TARBALL, or ../shared/rootfs beside the checkout (CI).
+let alpineTarball: String = {
+    if let path = ProcessInfo.processInfo.environment["WORKSHOP_ALPINE_TARBALL"], !path.isEmpty { return path }
+    return packageDirectory.deletingLastPathComponent()
+        .appendingPathComponent("shared/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz").path
+}()
+
+/// The built step executables sit beside the test runner (.build/<triple>/debug/).
+let binaryDirectory: URL = {
+    let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: runner).deletingLastPathComponent()
+}()
+
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// A step running in the background, watched from the host.
+final class RunningStep {
+    let process: Process
+    let stdout = Pipe()
+    let stderr = Pipe()
+    private var output = Data()
+    private var errors = Data()
+    private let lock = NSLock()
+
+    init(_ process: Process) {
+        self.process = process
+        process.standardOutput = stdout
+        process.standardError = stderr
+        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.output.append(data) }
+        }
+        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.lock.withLock { self?.errors.append(data) }
+        }
+    }
+
+    var runtimePID: pid_t { process.processIdentifier }
+
+    /// The container's first process as the host sees it: the runtime's child.
+    func containerPID(timeout: TimeInterval = 10) -> pid_t? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let pid = childrenOf(runtimePID).first, isReleased(pid) { return pid }
+            if !process.isRunning { return nil }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// The child has exec'd (it no longer runs the runtime's own binary).
+    private func isReleased(_ pid: pid_t) -> Bool {
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else { return false }
+        return !exe.hasPrefix(binaryDirectory.path)
+    }
+
+    /// Waits for the runtime to exit (SIGKILL after the time-out) and returns what it printed.
+    func wait(timeout: TimeInterval = 60) -> RunResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(runtimePID, SIGKILL)
+            process.waitUntilExit()
+        }
+        process.waitUntilExit()
+        stdout.fileHandleForReading.readabilityHandler = nil
+        stderr.fileHandleForReading.readabilityHandler = nil
+        let restOut = stdout.fileHandleForReading.readDataToEndOfFile()
+        let restErr = stderr.fileHandleForReading.readDataToEndOfFile()
+        return lock.withLock {
+            RunResult(status: process.terminationStatus,
+                      stdout: String(decoding: output + restOut, as: UTF8.self),
+                      stderr: String(decoding: errors + restErr, as: UTF8.self))
+        }
+    }
+}
+
+func childrenOf(_ parent: pid_t) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { pid_t($0) }.filter { parentOf($0) == parent }.sorted()
+}
+
+func parentOf(_ pid: pid_t) -> pid_t? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 1 ? pid_t(fields[1]) : nil
+}
+
+/// CPU seconds a process has used (utime + stime), from the host's /proc.
+func cpuSeconds(of pid: pid_t) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+func namespaceInode(_ pid: String, _ kind: String) -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(kind)")) ?? "?"
+}
+
+/// Mount points in a mountinfo file (field 5).
+func mountPoints(_ path: String = "/proc/self/mountinfo") -> [String] {
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").map { line in
+        let fields = line.split(separator: " ")
+        return fields.count > 4 ? String(fields[4]) : ""
+    }
+}
+
+/// A line "Key:\tvalue" of /proc/PID/status.
+func statusField(_ pid: pid_t, _ key: String) -> String? {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+        return line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces)
+    }
+    return nil
+}
+
+/// Every directory the kit could have left in the cgroup hierarchies.
+func kitCgroupDirectories() -> [String] {
+    var found: [String] = []
+    let root = "/sys/fs/cgroup"
+    var parents = [root + "/workshop"]
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+        parents.append("\(root)/\(name)/workshop")
+    }
+    for parent in parents {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: parent + "/" + name, isDirectory: &isDirectory), isDirectory.boolValue {
+                found.append(parent + "/" + name)
+            }
+        }
+    }
+    return found
+}
+
+/// The base class of the black-box tests: runs the built steps as root and,
+/// after every test, checks that nothing was left behind.
+class StepTestCase: XCTestCase {
+    private var mountsBefore: [String] = []
+    private var groupsBefore: Set<String> = []
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        if geteuid() != 0 {
+            // A skipped isolation check must never pass silently in CI.
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                XCTFail("the step tests need root (CI=true: refusing to skip)")
+            }
+            throw XCTSkip("the step tests need root: sudo swift test")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: alpineTarball),
+                      "no Alpine tarball at \(alpineTarball) (set WORKSHOP_ALPINE_TARBALL)")
+        mountsBefore = mountPoints()
+        // Groups of containers a learner (or another kit) is running right now are not ours.
+        groupsBefore = Set(kitCgroupDirectories())
+    }
+
+    override func tearDownWithError() throws {
+        if geteuid() == 0 { assertNothingLeftBehind() }
+        try super.tearDownWithError()
+    }
+
+    func assertNothingLeftBehind(file: StaticString = #filePath, line: UInt = #line) {
+        // Processes: give the kernel a moment to reap, then nothing of ours may still run.
+        var leftovers: [pid_t] = []
+        for _ in 0..<100 {
+            leftovers = descendants(of: getpid()).filter { !isZombie($0) }
+            if leftovers.isEmpty { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(leftovers, [], "processes left behind", file: file, line: line)
+        XCTAssertEqual(mountPoints().count, mountsBefore.count,
+                       "mounts left on the host: \(Set(mountPoints()).subtracting(mountsBefore))", file: file, line: line)
+        XCTAssertEqual(Set(kitCgroupDirectories()).subtracting(groupsBefore), [], "cgroups left behind", file: file, line: line)
+        let runs = ((try? FileManager.default.contentsOfDirectory(atPath: testHome + "/containers")) ?? [])
+        XCTAssertEqual(runs, [], "run directories left behind in \(testHome)/containers", file: file, line: line)
+    }
+
+    private func descendants(of parent: pid_t) -> [pid_t] {
+        childrenOf(parent).flatMap { [$0] + descendants(of: $0) }
+    }
+
+    private func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
+    /// Starts a step (quietly unless asked) in the background.
+    func start(_ step: String, _ arguments: [String], quiet: Bool = true, prefix: [String] = [],
+               environment: [String: String] = [:]) throws -> RunningStep {
+        let process = Process()
+        let binary = binaryDirectory.appendingPathComponent(step).path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is not built")
+        if prefix.isEmpty {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = (quiet ? ["-q"] : []) + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: prefix[0])
+            process.arguments = Array(prefix.dropFirst()) + [binary] + (quiet ? ["-q"] : []) + arguments
+        }
+        var env = ProcessInfo.processInfo.environment
+        env["WORKSHOP_HOME"] = testHome
+        env["WORKSHOP_ALPINE_TARBALL"] = alpineTarball
+        env["NO_COLOR"] = "1"
+        env["STEP"] = binary
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        let running = RunningStep(process)
+        try process.run()
+        // If the test stops early, stop the container the way a user would (so the runtime still cleans up).
+        addTeardownBlock {
+            guard running.process.isRunning else { return }
+            for child in childrenOf(running.runtimePID) { kill(child, SIGKILL) }
+            _ = running.wait(timeout: 10)
+        }
+        return running
+    }
+
+    /// Runs a step to completion.
+    @discardableResult
+    func run(_ step: String, _ arguments: [String], quiet: Bool = true, prefix: [String] = [],
+             timeout: TimeInterval = 60) throws -> RunResult {
+        try start(step, arguments, quiet: quiet, prefix: prefix).wait(timeout: timeout)
+    }
+
+    /// Runs `sh -c script` in a step and expects exit 0.
+    func shell(_ step: String, _ script: String, options: [String] = [],
+               file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try run(step, options + ["--", "/bin/sh", "-c", script])
+        XCTAssertEqual(result.status, 0, "\(step) \(script): \(result.stderr)", file: file, line: line)
+        return result.stdout
+    }
+
+    /// Kills a running container's first process from the host (PID 1 of a PID
+    /// namespace ignores signals from inside; SIGKILL from its parent namespace works).
+    func stopContainer(_ running: RunningStep, _ pid: pid_t) -> RunResult {
+        kill(pid, SIGKILL)
+        return running.wait(timeout: 30)
+    }
+
+    /// A file on the host that no container should be able to read.
+    func makeHostMarker() throws -> (path: String, content: String) {
+        let content = "host-secret-\(UUID().uuidString)"
+        let path = "/tmp/workshop-marker-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        try content.write(toFile: path, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return (path, content)
+    }
+}
+
+/// Steps from `first` on (for checks every later step must keep passing).
+func steps(from first: Int) -> [String] {
+    ["step01-clone", "step02-namespaces", "step03-chroot", "step04-pivot-root", "step05-cgroup",
+     "step06-capabilities", "step07-userns", "step08-seccomp"].suffix(from: first - 1).map { $0 }
+}

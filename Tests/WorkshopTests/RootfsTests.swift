@@ -1,0 +1,219 @@
+import CArchive
+import Foundation
+import XCTest
+@testable import Workshop
+
+let alpineTarball: String = {
+    if let path = ProcessInfo.processInfo.environment["WORKSHOP_ALPINE_TARBALL"], !path.isEmpty { return path }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("shared/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz").path
+}()
+
+/// An entry of a tarball built by the test.
+enum Entry {
+    case file(String, String)
+    case directory(String)
+    case symlink(String, to: String)
+    case hardlink(String, to: String)
+}
+
+/// Writes a .tar.gz with libarchive's writer, and its .sha256 beside it (so the
+/// checksum passes and the extraction itself is what must refuse it).
+func makeTarball(_ path: String, _ entries: [Entry]) throws {
+    let writer = archive_write_new()
+    defer { archive_write_free(writer) }
+    archive_write_set_format_pax_restricted(writer)
+    archive_write_add_filter_gzip(writer)
+    XCTAssertEqual(archive_write_open_filename(writer, path), ARCHIVE_OK)
+    for item in entries {
+        let entry = archive_entry_new()
+        defer { archive_entry_free(entry) }
+        var data = ""
+        switch item {
+        case let .file(name, content):
+            archive_entry_set_pathname(entry, name)
+            archive_entry_set_filetype(entry, 0o100000)
+            archive_entry_set_perm(entry, 0o644)
+            archive_entry_set_size(entry, Int64(content.utf8.count))
+            data = content
+        case let .directory(name):
+            archive_entry_set_pathname(entry, name)
+            archive_entry_set_filetype(entry, 0o040000)
+            archive_entry_set_perm(entry, 0o755)
+        case let .symlink(name, target):
+            archive_entry_set_pathname(entry, name)
+            archive_entry_set_filetype(entry, 0o120000)
+            archive_entry_set_symlink(entry, target)
+            archive_entry_set_perm(entry, 0o777)
+        case let .hardlink(name, target):
+            archive_entry_set_pathname(entry, name)
+            archive_entry_set_filetype(entry, 0o100000)
+            archive_entry_set_hardlink(entry, target)
+            archive_entry_set_perm(entry, 0o644)
+        }
+        XCTAssertEqual(archive_write_header(writer, entry), ARCHIVE_OK)
+        if !data.isEmpty { _ = data.withCString { archive_write_data(writer, $0, data.utf8.count) } }
+    }
+    archive_write_close(writer)
+    try "\(try SHA256.of(file: path))  \(URL(fileURLWithPath: path).lastPathComponent)\n"
+        .write(toFile: path + ".sha256", atomically: true, encoding: .utf8)
+}
+
+final class RootfsTests: XCTestCase {
+    var home = ""
+
+    override func setUpWithError() throws {
+        home = NSTemporaryDirectory() + "workshop-rootfs-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        setenv("WORKSHOP_HOME", home, 1)
+    }
+
+    override func tearDownWithError() throws {
+        unsetenv("WORKSHOP_HOME")
+        try? FileManager.default.removeItem(atPath: home)
+    }
+
+    /// Nothing half-unpacked anywhere in the cache.
+    private func assertNoImages(file: StaticString = #filePath, line: UInt = #line) {
+        let images = (try? FileManager.default.contentsOfDirectory(atPath: home + "/images")) ?? []
+        XCTAssertEqual(images.filter { $0 != ".lock" }, [], "images left behind", file: file, line: line)
+    }
+
+    func testAlpineUnpacks() throws {
+        let start = Date()
+        let image = try Image.prepare(rootfs: alpineTarball)
+        let cold = Date().timeIntervalSince(start)
+        XCTAssertNotNil(image.unpackMilliseconds)
+        XCTAssertEqual(try String(contentsOfFile: image.path + "/etc/alpine-release", encoding: .utf8), "3.20.3\n")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: image.path + "/bin/busybox"))
+        XCTAssertTrue(image.path.hasSuffix("/images/d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c"))
+        print("cold prepare of the Alpine tarball: \(Int(cold * 1000)) ms")
+    }
+
+    func testSecondPrepareUsesTheCache() throws {
+        let first = try Image.prepare(rootfs: alpineTarball)
+        let start = Date()
+        let second = try Image.prepare(rootfs: alpineTarball)
+        let cached = Date().timeIntervalSince(start)
+        XCTAssertEqual(first.path, second.path)
+        XCTAssertNil(second.unpackMilliseconds, "the second prepare unpacked again")
+        print("cached prepare: \(String(format: "%.2f", cached * 1000)) ms")
+    }
+
+    func testShiftedImageIsOwnedByTheMappedUser() throws {
+        let image = try Image.prepare(rootfs: alpineTarball, ownerShift: 100_000)
+        XCTAssertTrue(image.path.hasSuffix("-uid100000"))
+        for path in ["", "/bin/busybox", "/etc/passwd"] {
+            var info = stat()
+            XCTAssertEqual(lstat(image.path + path, &info), 0)
+            XCTAssertEqual(info.st_uid, 100_000, path)
+        }
+    }
+
+    func testWrongChecksumIsRefused() throws {
+        let copy = home + "/custom.tar.gz"
+        try FileManager.default.copyItem(atPath: alpineTarball, toPath: copy)
+        try "\(String(repeating: "0", count: 64))  custom.tar.gz\n".write(toFile: copy + ".sha256", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Image.prepare(rootfs: copy)) { error in
+            XCTAssertTrue("\(error)".contains("checksum mismatch"), "\(error)")
+        }
+        assertNoImages()
+        // A file with the default Alpine name must match the checksum the kit knows, whatever its .sha256 says.
+        let impostor = home + "/alpine-minirootfs-3.20.3-x86_64.tar.gz"
+        try makeTarball(impostor, [.file("etc/alpine-release", "3.20.3\n")])
+        XCTAssertThrowsError(try Image.prepare(rootfs: impostor)) { error in
+            XCTAssertTrue("\(error)".contains("refusing"), "\(error)")
+        }
+        assertNoImages()
+    }
+
+    func testMaliciousTarballsAreRefused() throws {
+        let outside = home + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let marker = outside + "/marker"
+        try "untouched".write(toFile: marker, atomically: true, encoding: .utf8)
+        let cases: [(String, [Entry], String)] = [
+            ("dotdot", [.directory("etc"), .file("etc/../../outside/marker", "overwritten")], "etc/../../outside/marker"),
+            ("absolute", [.file(marker, "overwritten")], marker),
+            ("symlink", [.symlink("escape", to: outside), .file("escape/marker", "overwritten")], "escape/marker"),
+            ("symlink-dir", [.symlink("escape", to: outside), .file("escape/new-file", "written")], "escape/new-file"),
+            ("hardlink", [.hardlink("stolen", to: marker)], "stolen"),
+            ("hardlink-dotdot", [.hardlink("stolen", to: "../../outside/marker")], "stolen"),
+            ("hardlink-symlink", [.symlink("escape", to: outside), .hardlink("stolen", to: "escape/marker")], "stolen"),
+        ]
+        for (name, entries, entryName) in cases {
+            let tarball = home + "/\(name).tar.gz"
+            try makeTarball(tarball, entries)
+            XCTAssertThrowsError(try Image.prepare(rootfs: tarball), name) { error in
+                XCTAssertTrue("\(error)".contains("'\(entryName)'"), "\(name): the message should name the entry: \(error)")
+                XCTAssertFalse("\(error)".contains("\n"), "\(name): one line")
+            }
+            XCTAssertEqual(try String(contentsOfFile: marker, encoding: .utf8), "untouched", name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: outside + "/new-file"), name)
+            var info = stat()
+            XCTAssertEqual(lstat(marker, &info), 0)
+            XCTAssertEqual(info.st_nlink, 1, "\(name): a hard link to the marker was made")
+            assertNoImages()
+        }
+    }
+
+    func testAnInterruptedUnpackLeavesNoHalfImage() throws {
+        // A truncated tarball fails half-way through.
+        let truncated = home + "/truncated.tar.gz"
+        let data = try Data(contentsOf: URL(fileURLWithPath: alpineTarball))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: truncated))
+        try "\(try SHA256.of(file: truncated))  truncated.tar.gz\n".write(toFile: truncated + ".sha256", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Image.prepare(rootfs: truncated))
+        assertNoImages()
+    }
+}
+
+final class PlumbingTests: XCTestCase {
+    func testSHA256() throws {
+        var empty = SHA256()
+        XCTAssertEqual(empty.finalize(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var abc = SHA256()
+        abc.update(Array("abc".utf8))
+        XCTAssertEqual(abc.finalize(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var long = SHA256()
+        for chunk in stride(from: 0, to: 1000, by: 7) { long.update(Array(repeating: UInt8(ascii: "a"), count: min(7, 1000 - chunk))) }
+        XCTAssertEqual(long.finalize(), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    }
+
+    func testMemorySizes() {
+        XCTAssertEqual(MemorySize(argument: "64m")?.bytes, 64 << 20)
+        XCTAssertEqual(MemorySize(argument: "1G")?.bytes, 1 << 30)
+        XCTAssertEqual(MemorySize(argument: "8388608")?.bytes, 8 << 20)
+        for bad in ["0", "-5m", "12q", "m", "nan", "1k"] { XCTAssertNil(MemorySize(argument: bad), bad) }
+    }
+
+    func testCapabilityNames() throws {
+        XCTAssertEqual(CapabilitySet.dockerDefault.hex, "00000000a80425fb")
+        XCTAssertEqual(try CapabilitySet(["cap_sys_admin"]).mask, 1 << 21)
+        XCTAssertEqual(try CapabilitySet(["CHECKPOINT_RESTORE"]).mask, 1 << 40, "capabilities above 31 live in the second word")
+        XCTAssertThrowsError(try CapabilitySet(["SYS_WIZARD"]))
+        XCTAssertEqual(try CapabilitySet.dockerDefault.dropping(["ALL"]).adding(["NET_RAW"]).mask, 1 << 13)
+    }
+
+    func testIDMappings() {
+        XCTAssertEqual(IDMapping(argument: "0:100000:65536"), IDMapping.workshopDefault)
+        XCTAssertNil(IDMapping(argument: "0:100000"))
+        XCTAssertNil(IDMapping(argument: "0:4294967295:2"))
+        XCTAssertEqual(IDMapping.hostID(of: 1000, in: [.workshopDefault]), 101_000)
+        XCTAssertNil(IDMapping.hostID(of: 70000, in: [.workshopDefault]))
+    }
+
+    func testSeccompProgramChecksTheArchitectureFirst() {
+        let program = SeccompFilter.program()
+        XCTAssertEqual(program[0].code, 0x20)
+        XCTAssertEqual(program[0].k, 4, "first load: seccomp_data.arch")
+        XCTAssertEqual(program[2].k, 0x8000_0000, "foreign architectures are killed")
+        XCTAssertEqual(program.last?.k, 0x0005_0000 | UInt32(EPERM))
+        // Every jump lands inside the program.
+        for (index, instruction) in program.enumerated() where instruction.code & 0x07 == 0x05 {
+            XCTAssertLessThan(index + 1 + Int(instruction.jt), program.count)
+            XCTAssertLessThan(index + 1 + Int(instruction.jf), program.count)
+        }
+    }
+}
