@@ -213,10 +213,17 @@ nonisolated(unsafe) private var signalTarget: pid_t = 0
 nonisolated(unsafe) private var signalsForwarded: Int32 = 0
 private let forwardedSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
-/// Ctrl-C or `kill` aimed at the runtime goes to the container; the third one is a SIGKILL (as docker does).
+/// `kill` aimed at the runtime goes to the container; the third one is a SIGKILL (as docker does).
+/// On a terminal, Ctrl-C and Ctrl-\\ already reach the container's processes (they share the
+/// terminal's foreground process group): the runtime ignores them rather than doubling them.
 private func forwardSignals(to pid: pid_t) {
     signalTarget = pid
+    let onTerminal = isatty(STDIN_FILENO) == 1
     for signal in forwardedSignals {
+        if onTerminal && (signal == SIGINT || signal == SIGQUIT) {
+            Glibc.signal(signal, SIG_IGN)
+            continue
+        }
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { number in
             signalsForwarded += 1

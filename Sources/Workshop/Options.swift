@@ -55,7 +55,13 @@ public struct ResourceOptions: ParsableArguments {
     public var cpus: Double = 0.1
 
     @Option(help: ArgumentHelp("Memory limit: bytes or with a k, m or g suffix (e.g. 64m). Default: none.",
-                               valueName: "size"))
+                               valueName: "size"),
+            transform: { text in
+                guard let size = MemorySize(argument: text) else {
+                    throw ValidationError("give bytes or a number with k, m or g, at least 6m (e.g. 64m)")
+                }
+                return size
+            })
     public var memory: MemorySize?
 
     @Option(help: ArgumentHelp("Maximum number of tasks (processes and threads). Default: none.", valueName: "n"))
