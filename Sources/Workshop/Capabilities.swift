@@ -34,9 +34,12 @@ public struct CapabilitySet: Equatable, Sendable, CustomStringConvertible {
         return Int(text.split(separator: "\n").first ?? "") ?? names.count - 1
     }
 
-    /// Every capability the kernel knows.
+    /// Every capability the runtime itself may hand on: those in its own bounding set
+    /// (a VM or an outer container may have taken some away already).
     public static var all: CapabilitySet {
-        CapabilitySet(mask: lastCapability() >= 63 ? .max : (UInt64(1) << UInt64(lastCapability() + 1)) - 1)
+        CapabilitySet(mask: (0...lastCapability()).reduce(0) { mask, number in
+            ws_prctl(WS_PR_CAPBSET_READ, UInt(number), 0, 0, 0) == 1 ? mask | 1 << UInt64(number) : mask
+        })
     }
 
     /// "CAP_SYS_ADMIN", "sys_admin" and "SYS_ADMIN" are the same capability (Docker accepts all three).

@@ -62,6 +62,9 @@ public final class Container {
         container.bornInCgroup = born
         // If the runtime fails before the container runs, nothing may be left behind.
         Cleanup.push { [container] in container.killAndReap() }
+        // A child that dies early must not kill us with SIGPIPE on the sync pipe: we want
+        // to say what happened. (Set after the clone: an ignored signal survives exec.)
+        signal(SIGPIPE, SIG_IGN)
         forwardSignals(to: pid)
         return container
     }
@@ -69,9 +72,15 @@ public final class Container {
     /// Lets the child go on, then waits until it has exec'd the command (or failed to).
     public func release() throws {
         var byte: UInt8 = 1
-        _ = write(syncWrite, &byte, 1)
+        let sent = write(syncWrite, &byte, 1)
         close(syncWrite)
         syncWrite = -1
+        if sent != 1 {
+            close(errorRead)
+            errorRead = -1
+            let status = waitForExit()
+            throw Failure("the container's process died before it was released (exit code \(status))")
+        }
         let report = (try? readAll(errorRead, path: "error pipe")) ?? []
         close(errorRead)
         errorRead = -1

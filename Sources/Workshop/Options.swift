@@ -130,16 +130,24 @@ public struct CapabilityOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        _ = try capabilities()
+        for name in added + dropped where name.uppercased() != "ALL" {
+            do { _ = try CapabilitySet.number(of: name) } catch let failure as Failure { throw ValidationError(failure.message) }
+        }
     }
 
     /// Docker's rule: start from the default set, drop, then add (so --cap-drop ALL --cap-add X keeps X).
     public func capabilities() throws -> CapabilitySet {
+        let wanted: CapabilitySet
         do {
-            return try CapabilitySet.dockerDefault.dropping(dropped).adding(added)
+            wanted = try CapabilitySet.dockerDefault.dropping(dropped).adding(added)
         } catch let failure as Failure {
             throw ValidationError(failure.message)
         }
+        let missing = CapabilitySet(mask: wanted.mask & ~CapabilitySet.all.mask)
+        if missing.mask != 0 {
+            throw Failure("cannot give the container \(missing): the runtime does not have it itself (see CapBnd in /proc/self/status)")
+        }
+        return wanted
     }
 }
 

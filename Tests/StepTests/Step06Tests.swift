@@ -36,6 +36,9 @@ final class Step06Tests: StepTestCase {
         XCTAssertTrue(dropped.stderr.contains("Operation not permitted"), dropped.stderr)
         let none = try shell("step06-capabilities", "grep CapEff /proc/self/status", options: ["--cap-drop", "ALL"])
         XCTAssertEqual(none, "CapEff:\t0000000000000000\n")
+        // ALL: everything the runtime has itself (this test's own bounding set).
+        let all = try shell("step06-capabilities", "grep CapEff /proc/self/status", options: ["--cap-add", "ALL"])
+        XCTAssertEqual(all, "CapEff:\t\(statusField(getpid(), "CapBnd") ?? "?")\n")
     }
 
     func testUnknownCapabilityIsAUsageError() throws {
