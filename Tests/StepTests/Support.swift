@@ -165,6 +165,7 @@ func runtimeIsAlive(id: String) -> Bool {
 class StepTestCase: XCTestCase {
     private var mountsBefore: [String] = []
     private var groupsBefore: Set<String> = []
+    private var runsBefore: Set<String> = []
 
     override func setUpWithError() throws {
         try super.setUpWithError()
@@ -180,6 +181,11 @@ class StepTestCase: XCTestCase {
         mountsBefore = mountPoints()
         // Groups of containers a learner (or another kit) is running right now are not ours.
         groupsBefore = Set(kitCgroupDirectories())
+        runsBefore = runDirectories()
+    }
+
+    private func runDirectories() -> Set<String> {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: testHome + "/containers")) ?? [])
     }
 
     override func tearDownWithError() throws {
@@ -202,7 +208,7 @@ class StepTestCase: XCTestCase {
         // (a learner's, or another tool's); one whose runtime is gone was left behind.
         let left = Set(kitCgroupDirectories()).subtracting(groupsBefore).filter { !runtimeIsAlive(id: ($0 as NSString).lastPathComponent) }
         XCTAssertEqual(left, [], "cgroups left behind", file: file, line: line)
-        let runs = ((try? FileManager.default.contentsOfDirectory(atPath: testHome + "/containers")) ?? [])
+        let runs = runDirectories().subtracting(runsBefore).filter { !runtimeIsAlive(id: $0) }
         XCTAssertEqual(runs, [], "run directories left behind in \(testHome)/containers", file: file, line: line)
     }
 
