@@ -149,6 +149,14 @@ public struct Image {
         guard archive_read_open_filename(reader, tarball, 1 << 16) == ARCHIVE_OK else {
             throw Failure("cannot read \(tarball): \(String(cString: archive_error_string(reader)))")
         }
+        // libarchive extracts relative to the working directory.
+        let saved = try check(open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open .")
+        defer { fchdir(saved); close(saved) }
+        try check(chdir(directory), "chdir \(directory)")
+
+        // Created after the chdir so that its `defer` runs before the one above: libarchive
+        // sets directory modes and times (/tmp's 1777) only when the writer is closed, by
+        // *relative* path, so closing it anywhere else would change the caller's directories.
         guard let writer = archive_write_disk_new() else { throw Failure("libarchive: out of memory") }
         defer { archive_write_free(writer) }
         // The SECURE flags make libarchive itself refuse "..", absolute paths and
@@ -156,11 +164,6 @@ public struct Image {
         archive_write_disk_set_options(writer, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER
             | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_NODOTDOT
             | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS)
-
-        // libarchive extracts relative to the working directory.
-        let saved = try check(open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open .")
-        defer { fchdir(saved); close(saved) }
-        try check(chdir(directory), "chdir \(directory)")
 
         var entry: OpaquePointer?
         while true {
@@ -197,6 +200,9 @@ public struct Image {
             guard archive_write_finish_entry(writer) >= ARCHIVE_WARN else {
                 throw Failure("cannot unpack '\(name)': \(String(cString: archive_error_string(writer)))")
             }
+        }
+        guard archive_write_close(writer) >= ARCHIVE_WARN else {
+            throw Failure("cannot finish unpacking: \(String(cString: archive_error_string(writer)))")
         }
     }
 

@@ -91,6 +91,34 @@ final class RootfsTests: XCTestCase {
         print("cold prepare of the Alpine tarball: \(Int(cold * 1000)) ms")
     }
 
+    /// libarchive sets directory modes and times when the writer closes, by relative path:
+    /// they must land in the image, not in whatever directory the runtime was started from.
+    func testDirectoryModesLandInTheImageNotInTheCallersDirectory() throws {
+        let caller = home + "/caller"
+        for name in ["tmp", "root", "etc"] {
+            try FileManager.default.createDirectory(atPath: caller + "/" + name, withIntermediateDirectories: true)
+            XCTAssertEqual(chmod(caller + "/" + name, 0o750), 0)
+        }
+        let past = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, caller + "/etc", past, 0), 0)
+        let saved = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(caller))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(saved) }
+
+        let image = try Image.prepare(rootfs: alpineTarball)
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            XCTAssertEqual(lstat(path, &info), 0, path)
+            return info.st_mode & 0o7777
+        }
+        XCTAssertEqual(mode(image.path + "/tmp"), 0o1777, "the image's /tmp must be sticky and world-writable")
+        XCTAssertEqual(mode(image.path + "/root"), 0o700)
+        for name in ["tmp", "root", "etc"] { XCTAssertEqual(mode(caller + "/" + name), 0o750, "the caller's \(name) changed") }
+        var info = stat()
+        XCTAssertEqual(lstat(caller + "/etc", &info), 0)
+        XCTAssertEqual(info.st_mtim.tv_sec, 1_000_000_000, "the caller's etc got the image's mtime")
+    }
+
     func testSecondPrepareUsesTheCache() throws {
         let first = try Image.prepare(rootfs: alpineTarball)
         let start = Date()
