@@ -75,6 +75,11 @@ public enum SeccompFilter {
         code.append(sock_filter(code: loadWord, jt: 0, jf: 0, k: 0))
         if WS_X32_SYSCALL_BIT != 0 {
             // x32 calls are x86_64 numbers with bit 30 set: same arch value, other ABI.
+            // Number -1 (0xffffffff) is above that bit too, but it is no call at all: the
+            // kernel answers ENOSYS, and tracers and libc probes use it, so libseccomp
+            // and runc let it through. So do we.
+            code.append(sock_filter(code: jumpIfEqual, jt: 0, jf: 1, k: 0xffff_ffff))
+            code.append(sock_filter(code: returnValue, jt: 0, jf: 0, k: fail(ENOSYS)))
             code.append(sock_filter(code: jumpIfAbove, jt: 0, jf: 1, k: WS_X32_SYSCALL_BIT))
             code.append(sock_filter(code: returnValue, jt: 0, jf: 0, k: killProcess))
         }

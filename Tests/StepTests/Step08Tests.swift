@@ -20,12 +20,15 @@ final class Step08Tests: StepTestCase {
         let running = try start("step08-seccomp", ["/bin/sh", "-c", "while [ ! -x /tmp/probe ]; do sleep 0.05; done; /tmp/probe"])
         try place(probe, into: try XCTUnwrap(running.containerPID()))
         let probed = running.wait()
-        XCTAssertEqual(probed.stdout, "clone-newuts: Operation not permitted\n", probed.stderr)
+        XCTAssertEqual(probed.stdout, "syscall-minus-1: Function not implemented\nclone-newuts: Operation not permitted\n", probed.stderr)
+        XCTAssertEqual(probed.status, 128 + SIGSYS, "an x32 call must kill the process")
         // Without the filter (and everything else equal) the same probe succeeds: the filter stopped it.
         let unconfined = try start("step08-seccomp", ["--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN",
                                                       "--", "/bin/sh", "-c", "while [ ! -x /tmp/probe ]; do sleep 0.05; done; /tmp/probe"])
         try place(probe, into: try XCTUnwrap(unconfined.containerPID()))
-        XCTAssertEqual(unconfined.wait().stdout, "clone-newuts: ok\nclone-plain: ok\n")
+        let free = unconfined.wait()
+        XCTAssertEqual(free.stdout, "syscall-minus-1: Function not implemented\nclone-newuts: ok\nclone-plain: ok\nx32: survived\n")
+        XCTAssertEqual(free.status, 0)
     }
 
     func testMountIsRefusedEvenWithSysAdmin() throws {
@@ -87,7 +90,16 @@ final class Step08Tests: StepTestCase {
                 printf("%s: ok\\n", name);
                 return 0;
             }
-            int main(void) { return try("clone-newuts", CLONE_NEWUTS) || try("clone-plain", 0); }
+            int main(void) {
+                errno = 0;
+                syscall(-1L);   /* no call at all: ENOSYS, with or without a filter */
+                printf("syscall-minus-1: %s\\n", strerror(errno));
+                if (try("clone-newuts", CLONE_NEWUTS) == 0) try("clone-plain", 0);
+                fflush(stdout);
+                syscall(0x40000000L | SYS_getpid);   /* the x32 ABI: the filter kills the process */
+                printf("x32: survived\\n");
+                return 0;
+            }
             """
         try source.write(toFile: directory + "/probe.c", atomically: true, encoding: .utf8)
         let gcc = Process()
