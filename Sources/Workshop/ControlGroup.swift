@@ -144,14 +144,19 @@ public final class ControlGroup {
         let parent = mount + "/" + parentName
         for _ in 0..<5 {
             if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw SystemCallError("mkdir \(parent)") }
+            // ENOENT below: another runtime removed the empty parent just now
+            // (its last container ended); make it again.
             if v2 {
                 // v2's rule: controllers are handed down through each parent's
                 // cgroup.subtree_control, and processes only live in leaves.
                 try enableControllers(in: mount)
-                try enableControllers(in: parent)
+                do {
+                    try enableControllers(in: parent)
+                } catch let error as SystemCallError where error.code == ENOENT {
+                    continue
+                }
             }
             if mkdir(parent + "/" + id, 0o755) == 0 { return }
-            // ENOENT: another runtime removed the empty parent just now; try again.
             if errno != ENOENT { throw SystemCallError("mkdir \(parent)/\(id)") }
         }
         throw Failure("could not create \(parent)/\(id)")
