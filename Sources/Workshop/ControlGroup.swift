@@ -142,22 +142,27 @@ public final class ControlGroup {
     /// mkdir workshop/ (enabling the controllers for its children on v2) and workshop/<id>.
     static func makeGroup(in mount: String, id: String, v2: Bool) throws {
         let parent = mount + "/" + parentName
-        for _ in 0..<5 {
+        for _ in 0..<50 {
             if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw SystemCallError("mkdir \(parent)") }
-            // ENOENT below: another runtime removed the empty parent just now
-            // (its last container ended); make it again.
+            // ENOENT (or ENODEV: being removed) below: another runtime removed the
+            // empty parent just now (its last container ended); make it again.
             if v2 {
                 // v2's rule: controllers are handed down through each parent's
                 // cgroup.subtree_control, and processes only live in leaves.
                 try enableControllers(in: mount)
                 do {
                     try enableControllers(in: parent)
-                } catch let error as SystemCallError where error.code == ENOENT {
+                } catch let error as SystemCallError where error.code == ENOENT || error.code == ENODEV {
                     continue
                 }
             }
-            if mkdir(parent + "/" + id, 0o755) == 0 { return }
-            if errno != ENOENT { throw SystemCallError("mkdir \(parent)/\(id)") }
+            if mkdir(parent + "/" + id, 0o755) == 0 {
+                // The parent may be a new one another runtime made after our enabling
+                // and has not enabled yet; with our group in it, it can no longer vanish.
+                if v2 { try enableControllers(in: parent) }
+                return
+            }
+            if errno != ENOENT && errno != ENODEV { throw SystemCallError("mkdir \(parent)/\(id)") }
         }
         throw Failure("could not create \(parent)/\(id)")
     }
