@@ -3,7 +3,11 @@
 #
 # Boots Debian's kernel (linux-image-amd64) under qemu (TCG: KVM hangs on
 # these machines) with a throw-away busybox initramfs, once per cgroup
-# configuration, runs /payload/guest.sh inside and judges its output:
+# configuration, runs /payload/guest.sh inside and judges its output.
+# By default guest.sh is guest-kit.sh: the kit's own step01..step08 (built by
+# kit.sh, release, in .build-vm) checked in each layout. VM_GUEST=smoke runs
+# guest-smoke.sh instead (the guest itself: layout, limits, namespaces...).
+# The configurations:
 #   v2   pure cgroup v2: cgroup2 at /sys/fs/cgroup, no v1 hierarchy
 #        (kernel: cgroup_no_v1=all)
 #   v1   pure cgroup v1: tmpfs at /sys/fs/cgroup, one v1 hierarchy per
@@ -20,8 +24,13 @@
 #                (run by busybox sh as "guest.sh CONFIG", with VM_CONFIG set).
 #                Its sysroot/ subdir (made by add-binary.sh) is merged into
 #                the guest's / instead, so dynamically linked binaries run.
-#                Default: a payload made here from guest-smoke.sh, two probes
-#                (static C, dynamically linked Swift) and the Alpine minirootfs.
+#                Default: see VM_GUEST.
+#   VM_GUEST     kit (default): kit.sh builds the steps (swift build -c release
+#                --scratch-path .build-vm; VM_BUILD=0 skips it) and makes the
+#                payload: the 8 steps + their libraries, the Alpine minirootfs
+#                (WORKSHOP_ALPINE_TARBALL), guest-kit.sh.
+#                smoke: guest-smoke.sh, two probes (static C, dynamically
+#                linked Swift) and the Alpine minirootfs (VM_ALPINE_TARBALL).
 #   VM_TIMEOUT   seconds per boot, default 300
 #   VM_MEM VM_SMP  guest memory (MiB, 2048) and CPUs (2)
 #   VM_CPU       qemu -cpu model, default max
@@ -29,9 +38,10 @@
 #   VM_APPEND    extra kernel command line
 #   VM_KERNEL    a vmlinuz to use instead of linux-image-amd64's (VM_KVER: its version)
 #   VM_PVH=0     boot the compressed bzImage instead of the cached vmlinux
-#   VM_ALPINE_TARBALL  the minirootfs for the default payload
+#   VM_ALPINE_TARBALL  the minirootfs for the smoke payload
 #   VM_VERBOSE=1 stream the serial console while it runs
-#   VM_KEEP=1    keep the temp dir with the initramfs tree and initrd.gz
+#   VM_INITRD_GZIP=1  gzip the initramfs (default: an uncompressed cpio, boots faster under TCG)
+#   VM_KEEP=1    keep the temp dir with the initramfs tree and the initrd
 # shellcheck disable=SC2013,SC2317  # word lists on purpose; cleanup runs from a trap
 set -uo pipefail
 
@@ -56,8 +66,10 @@ secs() { printf '%d.%01d' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 case "${1:-}" in
     v1|v2) CONFIGS=("$1") ;;
     all) CONFIGS=(v2 v1) ;;
-    *) die "usage: Tests/VM/run.sh v2|v1|all" ;;
+    *) die "usage: [VM_GUEST=kit|smoke] Tests/VM/run.sh v2|v1|all" ;;
 esac
+VM_GUEST=${VM_GUEST:-kit}
+case "$VM_GUEST" in kit|smoke) ;; *) die "VM_GUEST=$VM_GUEST: expected kit or smoke" ;; esac
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get, mknod, file ownership in the initramfs)"
 mkdir -p "$OUT"
 T_ALL=$(now_ms)
@@ -127,7 +139,7 @@ WORK=$(mktemp -d /tmp/vm-initrd.XXXXXX)
 QPID=
 cleanup() {
     [ -n "$QPID" ] && kill "$QPID" 2>/dev/null
-    if [ "${VM_KEEP:-0}" = 1 ]; then echo "run.sh: kept $WORK (initramfs tree and initrd.gz)"; else rm -rf "$WORK"; fi
+    if [ "${VM_KEEP:-0}" = 1 ]; then echo "run.sh: kept $WORK (initramfs tree and initrd)"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -180,10 +192,21 @@ done
 log "modules: ${MODINFO}-> load order: $(tr '\n' ' ' < "$ROOT/lib/modules/$KVER/load-order")"
 
 # The payload.
+T_PAYLOAD=$(now_ms)
+TIMINGS=
 if [ -n "${VM_PAYLOAD:-}" ]; then
     PAYLOAD=$(cd "$VM_PAYLOAD" 2>/dev/null && pwd) || die "VM_PAYLOAD=$VM_PAYLOAD: no such directory"
     [ -f "$PAYLOAD/guest.sh" ] || log "warning: $PAYLOAD has no guest.sh: the guest will only boot"
+    GUEST_NAME="VM_PAYLOAD"
+elif [ "$VM_GUEST" = kit ]; then
+    # The kit's steps: kit.sh builds them (release, .build-vm) and assembles the payload.
+    PAYLOAD=$WORK/payload-src
+    rm -f "$OUT/.kit-timings"
+    "$HERE/kit.sh" --payload "$PAYLOAD" || die "kit.sh could not build the kit's payload"
+    TIMINGS="$(cat "$OUT/.kit-timings" 2>/dev/null) "
+    GUEST_NAME="kit (guest-kit.sh)"
 else
+    GUEST_NAME="smoke (guest-smoke.sh)"
     # Default: the smoke test, with its probes.
     PAYLOAD=$WORK/payload-src
     mkdir -p "$PAYLOAD/bin"
@@ -215,6 +238,8 @@ else
     if [ -n "$tarball" ]; then cp "$tarball" "$PAYLOAD/"
     else log "no Alpine minirootfs: pivot_root is tried on a busybox root instead"; fi
 fi
+P_MS=$(( $(now_ms) - T_PAYLOAD ))
+[ -n "$TIMINGS" ] || TIMINGS="payload=$(secs $P_MS)s "
 cp -a "$PAYLOAD/." "$ROOT/payload/"
 if [ -d "$ROOT/payload/sysroot" ]; then
     cp -a "$ROOT/payload/sysroot/." "$ROOT/"
@@ -222,13 +247,19 @@ if [ -d "$ROOT/payload/sysroot" ]; then
 fi
 printf '%s\n' "${CONFIGS[0]}" > "$ROOT/etc/vm-config"
 
-INITRD=$WORK/initrd.gz
+# Uncompressed by default: under TCG the guest kernel's gunzip of a ~90 MB
+# payload costs seconds, more than qemu's reading the bigger file.
+# VM_INITRD_GZIP=1 compresses it (gzip -1) instead.
+if [ "${VM_INITRD_GZIP:-0}" = 1 ]; then INITRD=$WORK/initrd.gz; INITRD_COMPRESS="gzip -1"
+else INITRD=$WORK/initrd.cpio; INITRD_COMPRESS="cat"; fi
 if command -v cpio >/dev/null; then
-    (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 > "$INITRD"
+    (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) | $INITRD_COMPRESS > "$INITRD"
 else
-    (cd "$ROOT" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc -R 0:0) | gzip -1 > "$INITRD"
+    (cd "$ROOT" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc -R 0:0) | $INITRD_COMPRESS > "$INITRD"
 fi || die "building the initramfs failed"
-log "initramfs: $(du -sh "$ROOT" | cut -f1) unpacked, $(du -h "$INITRD" | cut -f1) gzipped, built in $(secs $(( $(now_ms) - T_BUILD )))s (payload: $PAYLOAD)"
+T_INITRD=$(( $(now_ms) - T_BUILD - P_MS ))   # without the payload's own time
+log "initramfs: $(du -sh "$ROOT" | cut -f1) unpacked, $(du -h "$INITRD" | cut -f1) as $(basename "$INITRD"), built in $(secs $T_INITRD)s (payload: $PAYLOAD)"
+TIMINGS+="initramfs=$(secs $T_INITRD)s"
 
 # ------------------------------------------------------------------ boot
 declare -A R_STATUS R_BOOT R_TOTAL R_PASS R_FAIL R_SKIP R_NOTE
@@ -303,7 +334,8 @@ run_config() {
 for c in "${CONFIGS[@]}"; do run_config "$c"; done
 
 echo
-echo "==== summary (kernel $KVER, qemu TCG, ${VM_SMP} CPUs, ${VM_MEM} MiB)"
+echo "==== summary: guest $GUEST_NAME, kernel $KVER, qemu TCG, ${VM_SMP} CPUs, ${VM_MEM} MiB"
+echo "  timings: $TIMINGS"
 printf '  %-6s %-8s %-9s %-9s %5s %5s %5s  %s\n' config result boot run pass fail skip notes
 rc=0
 for c in "${CONFIGS[@]}"; do
