@@ -18,10 +18,9 @@ let package = Package(
     name: "ContainerWorkshop",
     platforms: [.macOS(.v13)],  // Linux only in practice; this just keeps SwiftPM quiet on a Mac
     products: steps.map { .executable(name: $0, targets: [$0]) },
-    dependencies: [
-        // The only dependency: learners expect --help and clean errors.
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-    ],
+    // No package dependencies: every learner builds the kit on a laptop, often offline.
+    // (The command line is parsed in Workshop/Options.swift: swift-argument-parser's
+    // reflection cost every step about 3 ms at start-up, measured in Tests/Benchmarks.)
     targets: [
         // What Swift's Glibc module hides: clone, unshare, pivot_root, capset, seccomp...
         .target(name: "CLinux", cSettings: [.define("_GNU_SOURCE")]),
@@ -34,7 +33,6 @@ let package = Package(
             name: "Workshop",
             dependencies: [
                 "CLinux", "CArchive", "CArchiveLoader",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "WorkshopTests", dependencies: ["Workshop", "CArchive"]),
@@ -43,10 +41,11 @@ let package = Package(
     ] + steps.map { step in
         .executableTarget(
             name: step,
-            dependencies: [
-                "Workshop", "CLinux",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            dependencies: ["Workshop", "CLinux"],
+            // Release builds link the Swift runtime statically: resolving its symbols
+            // across a dozen shared libraries was most of a step's start-up (about
+            // 3 ms a run, Tests/Benchmarks). Debug builds keep the faster links.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
         )
     },
     swiftLanguageModes: [.v5]

@@ -1,8 +1,7 @@
-import ArgumentParser
 import Glibc
 
 /// One line of /proc/PID/uid_map: `count` ids from `container` map to `host`.
-public struct IDMapping: ExpressibleByArgument, Equatable, Sendable, CustomStringConvertible {
+public struct IDMapping: Equatable, Sendable, CustomStringConvertible {
     public var container: UInt32
     public var host: UInt32
     public var count: UInt32

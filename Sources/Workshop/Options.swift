@@ -1,17 +1,29 @@
-import ArgumentParser
 import Glibc
 
-// The command line grows with the steps: each step's ParsableCommand lists the
-// option groups of the layers it has. Names and units follow `docker run`.
+// The command line grows with the steps: each step names the option groups of
+// the layers it has. Names and units follow `docker run`.
+//
+// Parsed here by hand rather than with swift-argument-parser: measured with
+// callgrind, its reflection-based parsing was 60% of the instructions a step
+// spent before clone(2), about 3 ms on every run (Tests/Benchmarks).
 
-/// step01+: how much the step tells.
-public struct OutputOptions: ParsableArguments {
-    @Flag(name: .shortAndLong, help: "Do not narrate what the step does (stderr).")
-    public var quiet = false
-    public init() {}
+/// The option groups, one per layer that has options.
+public enum OptionGroup: Sendable {
+    case output        // step01+: -q
+    case namespaces    // step02+: --hostname, --network
+    case filesystem    // step03+: --rootfs, --try-escape
+    case resources     // step05+: --cpus, --memory, --pids-limit, --stats
+    case privileges    // step06+: --cap-add, --cap-drop
+    case users         // step07+: --uidmap, --gidmap
+    case security      // step08:  --security-opt
 }
 
-public enum NetworkMode: String, ExpressibleByArgument, CaseIterable, Sendable {
+/// step01+: how much the step tells.
+public struct OutputOptions: Sendable {
+    public var quiet = false
+}
+
+public enum NetworkMode: String, Sendable {
     /// A new network namespace with only `lo` (docker run --network none).
     case none
     /// Keep the host's network namespace (docker run --network host).
@@ -19,72 +31,28 @@ public enum NetworkMode: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// step02+: the namespaces.
-public struct NamespaceOptions: ParsableArguments {
-    @Option(help: "Hostname inside the container.")
+public struct NamespaceOptions: Sendable {
     public var hostname = "container"
-
-    @Option(help: "'none': a new network namespace with only lo; 'host': share the host's network.")
     public var network: NetworkMode = .none
-
-    public init() {}
-
-    public func validate() throws {
-        // sethostname(2) takes at most 64 bytes.
-        if hostname.isEmpty || hostname.utf8.count > 64 {
-            throw ValidationError("--hostname must be 1 to 64 characters")
-        }
-    }
 }
 
 /// step03+: the root filesystem.
-public struct RootfsOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Image to use as the root: a directory or a .tar.gz (default: the Alpine minirootfs).",
-        valueName: "path"))
+public struct RootfsOptions: Sendable {
+    /// A directory or a .tar.gz; nil: the Alpine minirootfs.
     public var rootfs: String?
-
-    @Flag(help: "Play a malicious program: try the classic chroot escape inside the container, then run the command wherever it lands.")
     public var tryEscape = false
-
-    public init() {}
 }
 
 /// step05+: the control group limits.
-public struct ResourceOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("CPU limit, in CPUs (0.1 = 10% of one CPU).", valueName: "n"))
-    public var cpus: Double = 0.1
-
-    @Option(help: ArgumentHelp("Memory limit: bytes or with a k, m or g suffix (e.g. 64m). Default: none.",
-                               valueName: "size"),
-            transform: { text in
-                guard let size = MemorySize(argument: text) else {
-                    throw ValidationError("give bytes or a number with k, m or g, at least 6m (e.g. 64m)")
-                }
-                return size
-            })
+public struct ResourceOptions: Sendable {
+    public var cpus = 0.1
     public var memory: MemorySize?
-
-    @Option(help: ArgumentHelp("Maximum number of tasks (processes and threads). Default: none.", valueName: "n"))
     public var pidsLimit: Int?
-
-    @Flag(help: "Print the container's CPU, memory and task count from its cgroup once a second.")
     public var stats = false
-
-    public init() {}
-
-    public func validate() throws {
-        let online = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        guard cpus.isFinite, cpus > 0 else { throw ValidationError("--cpus must be a number above 0 (e.g. 0.5)") }
-        guard cpus >= 0.01 else { throw ValidationError("--cpus must be at least 0.01") }
-        guard cpus <= online else {
-            throw ValidationError("--cpus \(cpus) is more than this machine's \(Int(online)) CPUs")
-        }
-        if let pidsLimit, pidsLimit <= 0 { throw ValidationError("--pids-limit must be a whole number above 0") }
-    }
 }
 
 /// A size with Docker's suffixes: b, k, m, g (powers of 1024).
-public struct MemorySize: ExpressibleByArgument, Sendable, Equatable {
+public struct MemorySize: Sendable, Equatable {
     public var bytes: Int64
 
     public init(bytes: Int64) { self.bytes = bytes }
@@ -109,8 +77,6 @@ public struct MemorySize: ExpressibleByArgument, Sendable, Equatable {
         guard bytes >= 6 * 1024 * 1024, bytes < Double(Int64(1) << 50) else { return nil }
         self.bytes = Int64(bytes)
     }
-
-    public static var defaultCompletionKind: CompletionKind { .default }
 }
 
 extension MemorySize: CustomStringConvertible {
@@ -118,31 +84,13 @@ extension MemorySize: CustomStringConvertible {
 }
 
 /// step06+: the capability set.
-public struct CapabilityOptions: ParsableArguments {
-    @Option(name: .customLong("cap-add"), help: ArgumentHelp(
-        "Add a capability to Docker's default set (e.g. SYS_ADMIN, or ALL).", valueName: "name"))
+public struct CapabilityOptions: Sendable {
     public var added: [String] = []
-
-    @Option(name: .customLong("cap-drop"), help: ArgumentHelp(
-        "Drop a capability from Docker's default set (e.g. CHOWN, or ALL).", valueName: "name"))
     public var dropped: [String] = []
-
-    public init() {}
-
-    public func validate() throws {
-        for name in added + dropped where name.uppercased() != "ALL" {
-            do { _ = try CapabilitySet.number(of: name) } catch let failure as Failure { throw ValidationError(failure.message) }
-        }
-    }
 
     /// Docker's rule: start from the default set, drop, then add (so --cap-drop ALL --cap-add X keeps X).
     public func capabilities() throws -> CapabilitySet {
-        let wanted: CapabilitySet
-        do {
-            wanted = try CapabilitySet.dockerDefault.dropping(dropped).adding(added)
-        } catch let failure as Failure {
-            throw ValidationError(failure.message)
-        }
+        let wanted = try CapabilitySet.dockerDefault.dropping(dropped).adding(added)
         let missing = CapabilitySet(mask: wanted.mask & ~CapabilitySet.all.mask)
         if missing.mask != 0 {
             throw Failure("cannot give the container \(missing): the runtime does not have it itself (see CapBnd in /proc/self/status)")
@@ -152,94 +100,251 @@ public struct CapabilityOptions: ParsableArguments {
 }
 
 /// step07+: the user namespace's id mappings.
-public struct UserNamespaceOptions: ParsableArguments {
-    @Option(name: .customLong("uidmap"), help: ArgumentHelp(
-        "Map container uids to host uids: CONTAINER:HOST:COUNT (repeatable). Default: 0:100000:65536.",
-        valueName: "map"))
+public struct UserNamespaceOptions: Sendable {
     public var uidMappings: [IDMapping] = []
-
-    @Option(name: .customLong("gidmap"), help: ArgumentHelp(
-        "Map container gids to host gids, same format. Default: the uid mappings.", valueName: "map"))
     public var gidMappings: [IDMapping] = []
-
-    public init() {}
 
     public var uidMap: [IDMapping] { uidMappings.isEmpty ? [IDMapping.workshopDefault] : uidMappings }
     public var gidMap: [IDMapping] { gidMappings.isEmpty ? uidMap : gidMappings }
-
-    public func validate() throws {
-        for map in [uidMap, gidMap] {
-            guard map.contains(where: { $0.container == 0 }) else {
-                throw ValidationError("the mappings must map container id 0 (the container's root)")
-            }
-            if map.count > 340 { throw ValidationError("at most 340 mappings (the kernel's limit)") }
-        }
-    }
 }
 
 /// step08: Docker's --security-opt, for seccomp.
-public struct SecurityOptions: ParsableArguments {
-    @Option(name: .customLong("security-opt"), help: ArgumentHelp(
-        "'seccomp=unconfined' turns the seccomp filter off.", valueName: "option"))
+public struct SecurityOptions: Sendable {
     public var securityOptions: [String] = []
 
-    public init() {}
-
     public var seccompEnabled: Bool { !securityOptions.contains("seccomp=unconfined") }
-
-    public func validate() throws {
-        for option in securityOptions where option != "seccomp=unconfined" {
-            throw ValidationError("unsupported --security-opt '\(option)' (this kit knows seccomp=unconfined)")
-        }
-    }
-}
-
-extension ParsableCommand {
-    /// Parses the command line. Errors are one line and exit 64 (not a usage
-    /// screen); --help prints the help and exits 0.
-    public static func parseCommandLine() -> Self {
-        do {
-            var arguments = Array(CommandLine.arguments.dropFirst())
-            // `swift run stepNN -- sh` may pass the separator through; the command starts after it.
-            if arguments.first == "--" { arguments.removeFirst() }
-            return try parse(arguments)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            let name = configuration.commandName ?? "step"
-            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "bad usage"
-            writeLine(to: STDERR_FILENO, "\(name): error: \(message) (see --help)")
-            Glibc.exit(code == .validationFailure ? Failure.usageExitCode : code.rawValue)
-        }
-    }
 }
 
 /// The command and its arguments: `stepNN [options] [--] [command [args...]]`.
-/// Declared last in every step, so everything after the first non-option is the command's.
-public struct CommandOptions: ParsableArguments {
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp(
-        "The command to run in the container, with its arguments (default: /bin/sh).", valueName: "command"))
+public struct CommandOptions: Sendable {
     public var arguments: [String] = []
+
+    /// What to exec: what the user gave, or the image's shell.
+    public var command: [String] { arguments.isEmpty ? ["/bin/sh"] : arguments }
+}
+
+/// Everything a step's command line can say. A step accepts only its own groups'
+/// options; the other groups keep their defaults.
+public struct StepOptions: Sendable {
+    public var output = OutputOptions()
+    public var namespaces = NamespaceOptions()
+    public var filesystem = RootfsOptions()
+    public var resources = ResourceOptions()
+    public var privileges = CapabilityOptions()
+    public var users = UserNamespaceOptions()
+    public var security = SecurityOptions()
+    public var command = CommandOptions()
 
     public init() {}
 
-    /// What to exec: what the user gave, or the image's shell.
-    public var command: [String] {
-        var command = arguments
-        if command.first == "--" { command.removeFirst() }
-        return command.isEmpty ? ["/bin/sh"] : command
-    }
-
-    public func validate() throws {
-        // captureForPassthrough also swallows a mistyped option; docker calls that an unknown flag.
-        if let first = arguments.first, first.hasPrefix("-"), first != "--",
-           !CommandLine.arguments.contains("--") {
-            throw ValidationError("unknown option '\(first)'")
+    /// Parses CommandLine.arguments. A bad one is one line on stderr and exit 64;
+    /// --help prints the help and exits 0.
+    public static func parseCommandLine(step: String, abstract: String, groups: [OptionGroup]) -> StepOptions {
+        do {
+            return try parse(Array(CommandLine.arguments.dropFirst()), groups: groups)
+        } catch is HelpRequest {
+            print(help(step: step, abstract: abstract, groups: groups), terminator: "")
+            exit(0)
+        } catch {
+            writeLine(to: STDERR_FILENO, "\(step): error: \(error) (see --help)")
+            exit(Failure.usageExitCode)
         }
     }
+
+    /// `[options] [--] [command [args...]]`: options until the first word that is
+    /// not one (or `--`); everything from there on belongs to the command.
+    public static func parse(_ arguments: [String], groups: [OptionGroup]) throws -> StepOptions {
+        var options = StepOptions()
+        let known = OptionSpec.all.filter { groups.contains($0.group) }
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if word == "--" { break }
+            if word == "-h" || word == "--help" { throw HelpRequest() }
+            guard word.hasPrefix("-"), word != "-" else { index -= 1; break }   // the command starts here
+            // --name=value or --name value
+            let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0])
+            guard let spec = known.first(where: { $0.name == name || $0.short == name }) else {
+                throw UsageError("unknown option '\(name)'")
+            }
+            var value = ""
+            if spec.valueName != nil {
+                if parts.count == 2 {
+                    value = String(parts[1])
+                } else {
+                    guard index < arguments.count else { throw UsageError("\(spec.name) needs a value") }
+                    value = arguments[index]
+                    index += 1
+                }
+            } else if parts.count == 2 {
+                throw UsageError("\(spec.name) takes no value")
+            }
+            try spec.set(&options, value)
+        }
+        options.command.arguments = Array(arguments[index...])
+        if groups.contains(.users) {
+            for map in [options.users.uidMap, options.users.gidMap] {
+                guard map.contains(where: { $0.container == 0 }) else {
+                    throw UsageError("the mappings must map container id 0 (the container's root)")
+                }
+                if map.count > 340 { throw UsageError("at most 340 mappings (the kernel's limit)") }
+            }
+        }
+        return options
+    }
+
+    /// The --help screen.
+    public static func help(step: String, abstract: String, groups: [OptionGroup]) -> String {
+        var lines = wrap("OVERVIEW: " + abstract, width: 80, indent: "")
+        lines += ["", "USAGE: \(step) [<options>] [--] [<command> ...]", "", "ARGUMENTS:"]
+        lines += column("<command>", "The command to run in the container, with its arguments (default: /bin/sh).")
+        lines += ["", "OPTIONS:"]
+        for spec in OptionSpec.all where groups.contains(spec.group) {
+            let names = (spec.short.map { $0 + ", " } ?? "") + spec.name + (spec.valueName.map { " <\($0)>" } ?? "")
+            lines += column(names, spec.help)
+        }
+        lines += column("-h, --help", "Show help information.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func column(_ left: String, _ text: String) -> [String] {
+        let indent = String(repeating: " ", count: 26)
+        var lines = wrap(text, width: 80, indent: indent)
+        let label = "  " + left
+        if label.count < 25 {
+            lines[0] = label + String(repeating: " ", count: 26 - label.count) + lines[0].dropFirst(26)
+        } else {
+            lines.insert(label, at: 0)
+        }
+        return lines
+    }
+
+    private static func wrap(_ text: String, width: Int, indent: String) -> [String] {
+        var lines: [String] = []
+        var line = indent
+        for word in text.split(separator: " ") {
+            if line.count > indent.count && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = indent
+            }
+            line += (line.count > indent.count ? " " : "") + word
+        }
+        lines.append(line)
+        return lines
+    }
+}
+
+/// A bad option or value: the step prints it as one line and exits 64.
+public struct UsageError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ message: String) { description = message }
+}
+
+struct HelpRequest: Error {}
+
+/// One option: its group, names, value and what it sets.
+struct OptionSpec: Sendable {
+    var group: OptionGroup
+    var name: String
+    var short: String?
+    /// For --help: `--cpus <n>`. nil: a flag, which takes no value.
+    var valueName: String?
+    var help: String
+    var set: @Sendable (inout StepOptions, String) throws -> Void
+
+    init(_ group: OptionGroup, _ name: String, short: String? = nil, value: String? = nil, help: String,
+         set: @escaping @Sendable (inout StepOptions, String) throws -> Void) {
+        (self.group, self.name, self.short, self.valueName, self.help, self.set) = (group, name, short, value, help, set)
+    }
+
+    static let all: [OptionSpec] = [
+        OptionSpec(.output, "--quiet", short: "-q", help: "Do not narrate what the step does (stderr).") { options, _ in
+            options.output.quiet = true
+        },
+        OptionSpec(.namespaces, "--hostname", value: "name", help: "Hostname inside the container (default: container).") {
+            options, value in
+            // sethostname(2) takes at most 64 bytes.
+            guard !value.isEmpty, value.utf8.count <= 64 else { throw UsageError("--hostname must be 1 to 64 characters") }
+            options.namespaces.hostname = value
+        },
+        OptionSpec(.namespaces, "--network", value: "mode",
+                   help: "'none' (default): a new network namespace with only lo; 'host': share the host's network.") {
+            options, value in
+            guard let mode = NetworkMode(rawValue: value) else {
+                throw UsageError("--network must be 'none' or 'host', not '\(value)'")
+            }
+            options.namespaces.network = mode
+        },
+        OptionSpec(.filesystem, "--rootfs", value: "path",
+                   help: "Image to use as the root: a directory or a .tar.gz (default: the Alpine minirootfs).") {
+            options, value in
+            options.filesystem.rootfs = value
+        },
+        OptionSpec(.filesystem, "--try-escape",
+                   help: "Play a malicious program: try the classic chroot escape inside the container, then run the command wherever it lands.") {
+            options, _ in
+            options.filesystem.tryEscape = true
+        },
+        OptionSpec(.resources, "--cpus", value: "n", help: "CPU limit, in CPUs (default: 0.1, 10% of one CPU).") { options, value in
+            guard let cpus = Double(value), cpus.isFinite, cpus > 0 else {
+                throw UsageError("--cpus must be a number above 0 (e.g. 0.5), not '\(value)'")
+            }
+            guard cpus >= 0.01 else { throw UsageError("--cpus must be at least 0.01") }
+            let online = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            guard cpus <= online else { throw UsageError("--cpus \(value) is more than this machine's \(Int(online)) CPUs") }
+            options.resources.cpus = cpus
+        },
+        OptionSpec(.resources, "--memory", short: "-m", value: "size",
+                   help: "Memory limit: bytes or with a k, m or g suffix (e.g. 64m). Default: none.") { options, value in
+            guard let size = MemorySize(argument: value) else {
+                throw UsageError("--memory '\(value)': give bytes or a number with k, m or g, at least 6m (e.g. 64m)")
+            }
+            options.resources.memory = size
+        },
+        OptionSpec(.resources, "--pids-limit", value: "n",
+                   help: "Maximum number of tasks (processes and threads). Default: none.") { options, value in
+            guard let limit = Int(value), limit > 0 else { throw UsageError("--pids-limit must be a whole number above 0") }
+            options.resources.pidsLimit = limit
+        },
+        OptionSpec(.resources, "--stats",
+                   help: "Print the container's CPU, memory and task count from its cgroup once a second.") { options, _ in
+            options.resources.stats = true
+        },
+        OptionSpec(.privileges, "--cap-add", value: "name",
+                   help: "Add a capability to Docker's default set (e.g. SYS_ADMIN, or ALL). Repeatable.") { options, value in
+            if value.uppercased() != "ALL" { _ = try CapabilitySet.number(of: value) }
+            options.privileges.added.append(value)
+        },
+        OptionSpec(.privileges, "--cap-drop", value: "name",
+                   help: "Drop a capability from Docker's default set (e.g. CHOWN, or ALL). Repeatable.") { options, value in
+            if value.uppercased() != "ALL" { _ = try CapabilitySet.number(of: value) }
+            options.privileges.dropped.append(value)
+        },
+        OptionSpec(.users, "--uidmap", value: "map",
+                   help: "Map container uids to host uids: CONTAINER:HOST:COUNT (repeatable). Default: 0:100000:65536.") {
+            options, value in
+            guard let map = IDMapping(argument: value) else {
+                throw UsageError("--uidmap wants CONTAINER:HOST:COUNT (e.g. 0:100000:65536), not '\(value)'")
+            }
+            options.users.uidMappings.append(map)
+        },
+        OptionSpec(.users, "--gidmap", value: "map",
+                   help: "Map container gids to host gids, same format. Default: the uid mappings.") { options, value in
+            guard let map = IDMapping(argument: value) else {
+                throw UsageError("--gidmap wants CONTAINER:HOST:COUNT (e.g. 0:100000:65536), not '\(value)'")
+            }
+            options.users.gidMappings.append(map)
+        },
+        OptionSpec(.security, "--security-opt", value: "option",
+                   help: "'seccomp=unconfined' turns the seccomp filter off.") { options, value in
+            guard value == "seccomp=unconfined" else {
+                throw UsageError("unsupported --security-opt '\(value)' (this kit knows seccomp=unconfined)")
+            }
+            options.security.securityOptions.append(value)
+        },
+    ]
 }
 
 public func formatBytes(_ bytes: Int64) -> String {

@@ -6,21 +6,16 @@
 //
 //   sudo swift run step01-clone -- /bin/sh -c 'echo my pid is $$'
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step01: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step01-clone",
-        abstract: "Run a command in a cloned child process (no isolation yet).")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step01.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step01-clone",
+    abstract: "Run a command in a cloned child process (no isolation yet).",
+    groups: [
+        .output,
+    ])
 let say = Narrator(step: "step01-clone", quiet: options.output.quiet)
 
 exitOnFailure(step: "step01-clone") {

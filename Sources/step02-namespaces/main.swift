@@ -7,22 +7,17 @@
 //
 //   sudo swift run step02-namespaces -- /bin/sh -c 'hostname; echo $$; ps'
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step02: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step02-namespaces",
-        abstract: "Run a command in new UTS, PID, mount, IPC and network namespaces.")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions   // NEW in step02: --hostname, --network
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step02.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step02-namespaces",
+    abstract: "Run a command in new UTS, PID, mount, IPC and network namespaces.",
+    groups: [
+        .output,
+        .namespaces,    // NEW in step02: --hostname, --network
+    ])
 let say = Narrator(step: "step02-namespaces", quiet: options.output.quiet)
 
 exitOnFailure(step: "step02-namespaces") {

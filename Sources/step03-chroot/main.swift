@@ -9,23 +9,18 @@
 //
 //   sudo swift run step03-chroot -- cat /etc/alpine-release
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step03: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step03-chroot",
-        abstract: "Run a command in new namespaces, chroot'ed into an Alpine root filesystem.")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions
-    @OptionGroup var filesystem: RootfsOptions      // NEW in step03: --rootfs, --try-escape
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step03.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step03-chroot",
+    abstract: "Run a command in new namespaces, chroot'ed into an Alpine root filesystem.",
+    groups: [
+        .output,
+        .namespaces,
+        .filesystem,    // NEW in step03: --rootfs, --try-escape
+    ])
 let say = Narrator(step: "step03-chroot", quiet: options.output.quiet)
 
 exitOnFailure(step: "step03-chroot") {

@@ -8,23 +8,18 @@
 //
 //   sudo swift run step04-pivot-root -- sh -c 'ls /dev; cat /proc/self/mountinfo'
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step04: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step04-pivot-root",
-        abstract: "Run a command in new namespaces, pivot_root'ed into an Alpine root filesystem.")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions
-    @OptionGroup var filesystem: RootfsOptions
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step04.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step04-pivot-root",
+    abstract: "Run a command in new namespaces, pivot_root'ed into an Alpine root filesystem.",
+    groups: [
+        .output,
+        .namespaces,
+        .filesystem,
+    ])
 let say = Narrator(step: "step04-pivot-root", quiet: options.output.quiet)
 
 exitOnFailure(step: "step04-pivot-root") {

@@ -9,24 +9,19 @@
 //   sudo swift run step05-cgroup -- sh -c 'while :; do :; done'   # held at 10% of one CPU
 //   sudo swift run step05-cgroup -- --stats --memory 32m -- sh
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step05: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step05-cgroup",
-        abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup (10% of one CPU by default).")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions
-    @OptionGroup var filesystem: RootfsOptions
-    @OptionGroup var resources: ResourceOptions     // NEW in step05: --cpus, --memory, --pids-limit, --stats
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step05.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step05-cgroup",
+    abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup (10% of one CPU by default).",
+    groups: [
+        .output,
+        .namespaces,
+        .filesystem,
+        .resources,     // NEW in step05: --cpus, --memory, --pids-limit, --stats
+    ])
 let say = Narrator(step: "step05-cgroup", quiet: options.output.quiet)
 
 exitOnFailure(step: "step05-cgroup") {

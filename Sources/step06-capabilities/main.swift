@@ -9,25 +9,20 @@
 //   sudo swift run step06-capabilities -- sh -c 'grep Cap /proc/self/status; hostname x'
 //   sudo swift run step06-capabilities -- --cap-add SYS_ADMIN hostname x
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step06: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step06-capabilities",
-        abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities.")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions
-    @OptionGroup var filesystem: RootfsOptions
-    @OptionGroup var resources: ResourceOptions
-    @OptionGroup var privileges: CapabilityOptions  // NEW in step06: --cap-add, --cap-drop
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step06.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step06-capabilities",
+    abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities.",
+    groups: [
+        .output,
+        .namespaces,
+        .filesystem,
+        .resources,
+        .privileges,    // NEW in step06: --cap-add, --cap-drop
+    ])
 let say = Narrator(step: "step06-capabilities", quiet: options.output.quiet)
 
 exitOnFailure(step: "step06-capabilities") {

@@ -9,26 +9,21 @@
 //   sudo swift run step07-userns -- sh -c 'id; cat /proc/self/uid_map'
 //   ps -o user,pid,cmd -C sh    # on the host: the container's shell runs as 100000
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step07: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step07-userns",
-        abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities, as an unprivileged host user.")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions
-    @OptionGroup var filesystem: RootfsOptions
-    @OptionGroup var resources: ResourceOptions
-    @OptionGroup var privileges: CapabilityOptions
-    @OptionGroup var users: UserNamespaceOptions    // NEW in step07: --uidmap, --gidmap
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step07.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step07-userns",
+    abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities, as an unprivileged host user.",
+    groups: [
+        .output,
+        .namespaces,
+        .filesystem,
+        .resources,
+        .privileges,
+        .users,         // NEW in step07: --uidmap, --gidmap
+    ])
 let say = Narrator(step: "step07-userns", quiet: options.output.quiet)
 
 exitOnFailure(step: "step07-userns") {

@@ -10,27 +10,22 @@
 //
 //   sudo swift run step08-seccomp -- sh -c 'grep -E "Seccomp|NoNewPrivs" /proc/self/status; unshare -U true'
 
-import ArgumentParser
 import CLinux
 import Glibc
 import Workshop
 
-struct Step08: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "step08-seccomp",
-        abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities, as an unprivileged host user, behind a seccomp filter.")
-
-    @OptionGroup var output: OutputOptions
-    @OptionGroup var namespaces: NamespaceOptions
-    @OptionGroup var filesystem: RootfsOptions
-    @OptionGroup var resources: ResourceOptions
-    @OptionGroup var privileges: CapabilityOptions
-    @OptionGroup var users: UserNamespaceOptions
-    @OptionGroup var security: SecurityOptions      // NEW in step08: --security-opt seccomp=unconfined
-    @OptionGroup var command: CommandOptions
-}
-
-let options = Step08.parseCommandLine()
+let options = StepOptions.parseCommandLine(
+    step: "step08-seccomp",
+    abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities, as an unprivileged host user, behind a seccomp filter.",
+    groups: [
+        .output,
+        .namespaces,
+        .filesystem,
+        .resources,
+        .privileges,
+        .users,
+        .security,      // NEW in step08: --security-opt seccomp=unconfined
+    ])
 let say = Narrator(step: "step08-seccomp", quiet: options.output.quiet)
 
 exitOnFailure(step: "step08-seccomp") {

@@ -232,6 +232,32 @@ final class PlumbingTests: XCTestCase {
         XCTAssertNil(IDMapping.hostID(of: 70000, in: [.workshopDefault]))
     }
 
+    func testCommandLineParsing() throws {
+        let all: [OptionGroup] = [.output, .namespaces, .filesystem, .resources, .privileges, .users, .security]
+        let options = try StepOptions.parse(["-q", "--cpus", "0.5", "--memory=64m", "--cap-add", "sys_admin",
+                                             "sh", "-c", "echo --cpus"], groups: all)
+        XCTAssertTrue(options.output.quiet)
+        XCTAssertEqual(options.resources.cpus, 0.5)
+        XCTAssertEqual(options.resources.memory?.bytes, 64 << 20)
+        XCTAssertEqual(options.privileges.added, ["sys_admin"])
+        XCTAssertEqual(options.command.command, ["sh", "-c", "echo --cpus"], "everything after the command is its own")
+        XCTAssertEqual(try StepOptions.parse(["--", "--help"], groups: all).command.command, ["--help"])
+        XCTAssertEqual(try StepOptions.parse([], groups: all).command.command, ["/bin/sh"])
+        XCTAssertEqual(try StepOptions.parse([], groups: all).resources.cpus, 0.1, "the demo's default")
+        // An option of a later step is unknown to an earlier one.
+        XCTAssertThrowsError(try StepOptions.parse(["--cpus", "1", "true"], groups: [.output, .namespaces]))
+        for bad in [["--hostname", ""], ["--quiet=yes"], ["--cpus", "inf"], ["--pids-limit", "-3"], ["--network", "bridge"],
+                    ["--uidmap", "1:100000:10"], ["--security-opt", "apparmor=x"], ["-x"]] {
+            XCTAssertThrowsError(try StepOptions.parse(bad + ["true"], groups: all), "\(bad)") { error in
+                XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
+            }
+        }
+        let help = StepOptions.help(step: "step05-cgroup", abstract: "A test.", groups: [.output, .resources])
+        XCTAssertTrue(help.contains("USAGE: step05-cgroup"))
+        XCTAssertTrue(help.contains("--pids-limit <n>"))
+        XCTAssertFalse(help.contains("--cap-add"), "step05 has no capability options")
+    }
+
     func testSeccompProgramChecksTheArchitectureFirst() {
         let program = SeccompFilter.program()
         XCTAssertEqual(program[0].code, 0x20)
