@@ -14,15 +14,13 @@ static char failure[512];
 
 int ws_archive_load(void) {
     if (library) return 0;
-    const char *names[] = {"libarchive.so.13", "libarchive.so"};
-    for (unsigned i = 0; i < sizeof names / sizeof *names && !library; i++) {
-        library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    }
+    library = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
     if (!library) {
+        // Report the usual soname's failure, not the fallback's.
         snprintf(failure, sizeof failure, "%s", dlerror());
-        return -1;
+        library = dlopen("libarchive.so", RTLD_NOW | RTLD_LOCAL);
     }
-    return 0;
+    return library ? 0 : -1;
 }
 
 const char *ws_archive_error(void) { return failure; }

@@ -1,4 +1,5 @@
 import CArchive
+import CArchiveLoader
 import Glibc
 
 /// Where the kit keeps its files: WORKSHOP_HOME, or /var/lib/workshop.
@@ -142,6 +143,11 @@ public struct Image {
 
     /// Extracts with libarchive, refusing any entry that would write outside `directory`.
     static func extract(_ tarball: String, into directory: String, ownerShift: UInt32) throws {
+        // Loaded now, not at start-up (Sources/CArchiveLoader): only an unpack needs it.
+        guard ws_archive_load() == 0 else {
+            throw Failure("cannot load libarchive (\(String(cString: ws_archive_error()))): "
+                + "sudo apt-get install libarchive13 (Fedora: libarchive)")
+        }
         guard let reader = archive_read_new() else { throw Failure("libarchive: out of memory") }
         defer { archive_read_free(reader) }
         archive_read_support_filter_all(reader)

@@ -50,9 +50,12 @@ ppid_of() { local s; read -r s 2>/dev/null < /proc/$1/stat || return 1; s=${s##*
 # command (its comm is no longer the runtime's) and sits in a workshop group.
 # find_container RUNTIME_PID [TENTHS_OF_SECONDS] -> its host PID, or nothing.
 find_container() {
-    local rt=$1 n=0 max=${2:-300} d c comm
+    local rt=$1 n=0 max=${2:-300} d c comm st
     while [ $n -lt "$max" ]; do
         kill -0 "$rt" 2>/dev/null || return 1
+        # An exited runtime the shell has not reaped yet still answers kill -0.
+        read -r st 2>/dev/null < /proc/$rt/stat || return 1
+        st=${st##*) }; [ "${st%% *}" = Z ] && return 1
         for d in /proc/[0-9]*; do
             c=${d#/proc/}
             [ "$(ppid_of "$c")" = "$rt" ] || continue

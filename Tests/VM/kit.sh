@@ -65,8 +65,11 @@ if [ -z "$tarball" ]; then
 fi
 { [ -n "$tarball" ] && [ -f "$tarball" ]; } || die "no Alpine minirootfs (set WORKSHOP_ALPINE_TARBALL; looked in $REPO/../shared/rootfs)"
 case "$(basename "$tarball")" in alpine-minirootfs-*.tar.gz) ;; *) die "$tarball: guest-kit.sh expects an alpine-minirootfs-*.tar.gz" ;; esac
-# The steps link libarchive (ldd lists it and its own dependencies): add-binary.sh finds them all.
-"$HERE/add-binary.sh" "$DEST" "${bins[@]}" || die "add-binary.sh failed"
+# The steps dlopen libarchive on their first unpack (Sources/CArchiveLoader), so ldd does not
+# list it: hand it to add-binary.sh, which adds it and its own dependencies.
+libarchive=$(ldconfig -p | awk '/libarchive\.so\.13 .*x86-64/ { print $NF; exit }')
+[ -n "$libarchive" ] || die "libarchive.so.13 not found (apt-get install libarchive13)"
+ADD_LIBS="$libarchive" "$HERE/add-binary.sh" "$DEST" "${bins[@]}" || die "add-binary.sh failed"
 # Release builds keep DWARF (~2.7 MB of each 4.8 MB step): drop it from the
 # payload's copies (not the build's), a smaller initramfs boots faster.
 if [ "${VM_STRIP:-1}" = 1 ] && command -v strip >/dev/null; then
