@@ -10,9 +10,10 @@
 # Options (the rest are passed to bench.py, see `bench.py --help`):
 #   --build            also time a clean `swift build` (debug) and `swift test`
 #   --profile          also profile start-up (strace -c, LD_DEBUG=statistics, callgrind)
-#   --rounds N         interleaved rounds for table 1 (default 5)
-#   --runs N           runs per command per round (default 20)
+#   --rounds N         interleaved rounds for table 1 (default 10)
+#   --runs N           runs per command per round (default 10)
 #   --no-hyperfine     use the plain Python timing loop even if hyperfine is installed
+#   --nice N           run at nice increment N (e.g. -10 on a busy machine; commands inherit it)
 #   --skip-release-build  use the binaries already in .build-bench (for iterating on the harness)
 #
 # Writes Tests/Benchmarks/out/latest.md (and prints it). Never fails because a
@@ -35,7 +36,7 @@ pass=()
 for arg in "$@"; do
     case "$arg" in
         --skip-release-build) skip_release_build=1 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) pass+=("$arg") ;;
     esac
 done
