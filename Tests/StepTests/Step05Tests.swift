@@ -124,9 +124,12 @@ final class Step05Tests: StepTestCase {
         let directory = try XCTUnwrap(cgroupDirectories(of: pid)?.cpu)
         // Simulate a runtime killed hard: it cannot clean up; its container dies with it (PDEATHSIG).
         kill(running.runtimePID, SIGKILL)
-        _ = running.wait()
+        // Looked at before collecting the output: the container holds the output pipe,
+        // so waiting for its end first would wait for the container itself.
         for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
         XCTAssertNotEqual(kill(pid, 0), 0, "the container outlived its runtime")
+        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        _ = running.wait()
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory), "the simulated leftover is missing")
         XCTAssertEqual(try run("step05-cgroup", ["true"]).status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory), "the next run did not clean up \(directory)")
