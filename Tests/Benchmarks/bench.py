@@ -651,10 +651,13 @@ class Bench:
                    if "=>" in l] if os.path.exists("/lib/x86_64-linux-gnu/libarchive.so.13") else []
         swift = [l for l in libs if l.startswith("libswift") or l in ("libFoundationEssentials.so", "libdispatch.so",
                                                                       "libBlocksRuntime.so")]
-        text.append(f"* `ldd step01-clone`: {len(libs)} shared libraries besides the vDSO and the loader ({len(run(['ldd', step08]).stdout.splitlines())} "
-                    f"lines for step08). Swift's: {', '.join(swift)}. libarchive's own dependencies: "
-                    f"{', '.join(sorted(set(archive) - {'libc.so.6', 'linux-vdso.so.1'}))} "
-                    "(every step links libarchive, though only a cold unpack uses it).")
+        linked = "libarchive.so.13" in libs
+        text.append(f"* `ldd step01-clone`: {len(libs)} shared libraries besides the vDSO and the loader "
+                    f"({', '.join(libs)}). Swift's own: {', '.join(swift) or 'none (the runtime is linked statically)'}. "
+                    + ("libarchive is linked, with its own dependencies: " if linked else
+                       "libarchive is not linked: it is dlopen()ed on the first unpack (Sources/CArchiveLoader), and "
+                       "with it its own dependencies: ")
+                    + f"{', '.join(sorted(set(archive) - {'libc.so.6', 'linux-vdso.so.1'}))}.")
         stats = run([step01, "-q", "/bin/true"], env=dict(os.environ, LD_DEBUG="statistics")).stderr
         first = re.search(r"total startup time in dynamic loader: ([\d,]+) cycles.*?number of relocations: (\d+)"
                           r".*?relative relocations: (\d+)", stats, re.S)
