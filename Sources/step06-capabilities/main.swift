@@ -118,9 +118,9 @@ exitOnFailure(step: "step06-capabilities") {
     say.say("on \(other.isV2 ? "cgroup v2" : "cgroup v1") it would write: "
         + limits.files(for: other).map { "\($0.file) = \($0.value)" }.joined(separator: ", "))
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
+    say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
     say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
     say.look("grep Cap /proc/\(container.pid)/status; capsh --decode=\(capabilities.hex)")
-    say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
 
     try container.release()
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil

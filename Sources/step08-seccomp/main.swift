@@ -145,6 +145,7 @@ exitOnFailure(step: "step08-seccomp") {
     say.say("on \(other.isV2 ? "cgroup v2" : "cgroup v1") it would write: "
         + limits.files(for: other).map { "\($0.file) = \($0.value)" }.joined(separator: ", "))
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
+    say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
     say.say("user namespace: uid_map \(options.users.uidMap.map(\.description).joined(separator: "; ")), gid_map \(options.users.gidMap.map(\.description).joined(separator: "; ")) (container root = host uid \(hostRoot))")
     say.look("cat /proc/\(container.pid)/uid_map; ps -o user,pid,cmd -p \(container.pid)   # root inside, \(hostRoot) outside")
     say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
@@ -153,7 +154,6 @@ exitOnFailure(step: "step08-seccomp") {
         ? "seccomp: a \(filter.count)-instruction BPF filter: \(SeccompFilter.deniedSyscalls.count) calls and namespace-creating clones fail with EPERM; no_new_privs set"
         : "seccomp: unconfined (--security-opt seccomp=unconfined); no_new_privs still set")
     say.look("grep -E 'Seccomp|NoNewPrivs' /proc/\(container.pid)/status")
-    say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
 
     try container.release()
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil
