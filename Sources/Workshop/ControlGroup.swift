@@ -100,7 +100,10 @@ public final class ControlGroup {
         var directories: [String: String] = [:]
         for (controller, mount) in mounts { directories[controller] = mount + "/" + ControlGroup.parentName + "/" + id }
         self.directories = directories
-        ControlGroup.removeStale()
+        let stale = ControlGroup.removeStale()
+        if stale > 0 {
+            writeLine(to: STDERR_FILENO, "workshop: removed the cgroup\(stale == 1 ? "" : "s") of \(stale) container\(stale == 1 ? "" : "s") whose runtime was killed")
+        }
         Cleanup.push { [self] in _ = stop() }
         for mount in Set(mounts.values).sorted() {
             try ControlGroup.makeGroup(in: mount, id: id, v2: layout.isV2)
@@ -233,10 +236,11 @@ public final class ControlGroup {
     }
 
     /// Removes the kit's groups whose runtime is gone (killed with SIGKILL,
-    /// say). Only `workshop/<12 hex digits>`, never anything else. Returns how many.
+    /// say). Only `workshop/<12 hex digits>`, never anything else. Returns how many
+    /// containers' groups (on v1 each has one directory per hierarchy).
     @discardableResult
     public static func removeStale() -> Int {
-        var removed = 0
+        var removed: Set<String> = []
         let layout = CgroupLayout.detect()
         guard let mounts = try? hierarchies(layout) else { return 0 }
         for mount in Set(mounts.values) {
@@ -244,10 +248,10 @@ public final class ControlGroup {
             for name in directoryEntries(parent) where ContainerRun.isContainerID(name) && !ContainerRun.isLive(name) {
                 killAll(in: parent + "/" + name)
                 removeGroup(parent + "/" + name)
-                removed += 1
+                removed.insert(name)
             }
         }
-        return removed
+        return removed.count
     }
 
     static func killAll(in path: String) {
