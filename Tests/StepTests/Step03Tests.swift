@@ -35,6 +35,33 @@ final class Step03Tests: StepTestCase {
         XCTAssertTrue(images.contains("d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c"), "\(images)")
     }
 
+    /// libarchive is loaded only to unpack (dlopen): without it, a cold unpack is one
+    /// clear line and exit 125, and no half image is left.
+    func testMissingLibarchiveIsOneLine() throws {
+        let finder = Process()
+        finder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        finder.arguments = ["-c", "ldconfig -p | awk '/libarchive\\.so\\.13 / { print $NF; exit }'"]
+        let pipe = Pipe()
+        finder.standardOutput = pipe
+        try finder.run()
+        finder.waitUntilExit()
+        let library = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertFalse(library.isEmpty, "libarchive.so.13 is not installed")
+        let home = NSTemporaryDirectory() + "workshop-nolib-\(getpid())"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        // In a private mount namespace of its own, the library is /dev/null.
+        let hide = ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                    "mount --bind /dev/null \(library) && exec \"$0\" \"$@\""]
+        let result = try start("step03-chroot", ["true"], prefix: hide, environment: ["WORKSHOP_HOME": home]).wait()
+        XCTAssertEqual(result.status, 125, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("cannot load libarchive"), result.stderr)
+        let images = (try? FileManager.default.contentsOfDirectory(atPath: home + "/images")) ?? []
+        XCTAssertEqual(images.filter { $0 != ".lock" }, [], "a half image was left")
+    }
+
     func testMissingRootfsIsOneLine() throws {
         let result = try run("step03-chroot", ["--rootfs", "/nonexistent/rootfs.tar.gz", "true"])
         XCTAssertEqual(result.status, 125)
