@@ -55,7 +55,7 @@ find_container() {
         kill -0 "$rt" 2>/dev/null || return 1
         # An exited runtime the shell has not reaped yet still answers kill -0.
         read -r st 2>/dev/null < /proc/$rt/stat || return 1
-        st=${st##*) }; [ "${st%% *}" = Z ] && return 1
+        st=${st##*') '}; [ "${st%% *}" = Z ] && return 1
         for d in /proc/[0-9]*; do
             c=${d#/proc/}
             [ "$(ppid_of "$c")" = "$rt" ] || continue
@@ -70,10 +70,34 @@ find_container() {
 }
 # run NAME STEP ARGS...: runs a step in the foreground with a time limit;
 # stdout -> $L/NAME.out, stderr -> $L/NAME.err, exit code -> $RC.
+# A run that takes more than KIT_HANG_SECS gets its stuck tasks written to the
+# log once (state, wchan, kernel stack; then the kernel's own list of blocked
+# tasks), so that a hang can be read afterwards and not only timed out.
+HANG_SECS=${KIT_HANG_SECS:-45}
+dump_stuck() {
+    local d st s
+    info "hang: $1 still running after ${HANG_SECS}s; stuck tasks:"
+    for d in /proc/[0-9]*; do
+        read -r s 2>/dev/null < $d/stat || continue
+        st=${s##*') '}; st=${st%% *}
+        case "$st:$(cat $d/comm 2>/dev/null)" in
+            D:*|*:step0*) info "hang: ${d#/proc/} $(cat $d/comm 2>/dev/null) state=$st wchan=$(cat $d/wchan 2>/dev/null) stack: $(tr '\n' '|' < $d/stack 2>/dev/null)" ;;
+        esac
+    done
+    echo 1 > /proc/sys/kernel/sysrq 2>/dev/null; echo w > /proc/sysrq-trigger 2>/dev/null
+    sleep 1; dmesg -s 1048576 2>/dev/null | tail -n 60 | sed 's/^/INFO hang: dmesg: /'
+}
 run() {
-    local name=$1 t0; shift
+    local name=$1 t0 pid n=0; shift
     t0=$(now_cs)
-    timeout -s KILL "$STEP_TIMEOUT" "$@" > $L/$name.out 2> $L/$name.err < /dev/null
+    timeout -s KILL "$STEP_TIMEOUT" "$@" > $L/$name.out 2> $L/$name.err < /dev/null &
+    pid=$!
+    while kill -0 $pid 2>/dev/null; do
+        n=$((n + 1))
+        [ $n = $((HANG_SECS * 10)) ] && dump_stuck "$name ($*)"
+        sleep 0.1
+    done
+    wait $pid
     RC=$?
     info "$name: rc=$RC in $(( $(now_cs) - t0 ))0 ms: $* | out: $(one_line $L/$name.out 200) | err: $(one_line $L/$name.err 400)"
 }
