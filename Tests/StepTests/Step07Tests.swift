@@ -24,20 +24,23 @@ final class Step07Tests: StepTestCase {
     }
 
     func testFilesAreOwnedByTheMappedUser() throws {
-        let running = try start("step07-userns", ["/bin/sh", "-c", "echo hi > /root/created; ls -ln /root/created; sleep 2"])
+        // `listed` appears only after `ls` has written its line, so killing the container once
+        // it exists cannot cut that line off (it did once in CI).
+        let script = "echo hi > /root/created; ls -ln /root/created; touch /root/listed; sleep 5"
+        let running = try start("step07-userns", ["/bin/sh", "-c", script])
         let pid = try XCTUnwrap(running.containerPID())
-        // Wait for the file, then look at it from the host, in the run's writable layer.
+        // Wait for the files, then look at them from the host, in the run's writable layer.
         let containers = testHome + "/containers"
-        var uploaded: String?
-        for _ in 0..<100 {
+        var upper: String?
+        for _ in 0..<250 {
             let runs = (try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []
-            uploaded = runs.map { "\(containers)/\($0)/upper/root/created" }.first { FileManager.default.fileExists(atPath: $0) }
-            if uploaded != nil { break }
+            upper = runs.map { "\(containers)/\($0)/upper/root" }.first { FileManager.default.fileExists(atPath: $0 + "/listed") }
+            if upper != nil { break }
             usleep(20_000)
         }
-        let path = try XCTUnwrap(uploaded, "the file is not in the run's upper directory")
+        let root = try XCTUnwrap(upper, "the file is not in the run's upper directory")
         var info = stat()
-        XCTAssertEqual(lstat(path, &info), 0)
+        XCTAssertEqual(lstat(root + "/created", &info), 0)
         XCTAssertEqual(info.st_uid, 100_000)
         XCTAssertEqual(info.st_gid, 100_000)
         let result = stopContainer(running, pid)
