@@ -66,7 +66,9 @@ final class Step05Tests: StepTestCase {
 
     func testStep04BusyLoopIsNotLimited() throws {
         let (used, _) = try busyLoopForThreeSeconds("step04-pivot-root", options: [])
-        XCTAssertGreaterThan(used, 2, "without a cgroup the loop should get a whole CPU")
+        // Alone it gets about 3 s; a loaded CI machine may share the CPU. More than 1 s (a third
+        // of a CPU, over three times what --cpus 0.1 allows) still shows the limit is step05's.
+        XCTAssertGreaterThan(used, 1, "without a cgroup the loop should get far more than 10% of a CPU")
     }
 
     func testStatsAgreeWithTheHost() throws {
