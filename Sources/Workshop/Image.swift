@@ -25,6 +25,7 @@ public enum Alpine {
     /// a tarball with one of these names must have this hash, whatever its .sha256 file says.
     static let knownChecksums = [
         "alpine-minirootfs-3.20.3-x86_64.tar.gz": "d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c",
+        "alpine-minirootfs-3.20.3-aarch64.tar.gz": "041fa34a81788242df9e78fa69b97ab45b8ec47ddbf88864755610414a7bf3de",
     ]
 }
 

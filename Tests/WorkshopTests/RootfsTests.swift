@@ -198,6 +198,20 @@ final class RootfsTests: XCTestCase {
 }
 
 final class PlumbingTests: XCTestCase {
+    /// fetch-alpine.sh trusts rootfs-scripts/checksums.sha256, the runtime its own copy: one list.
+    func testPinnedChecksumsAgreeWithTheScripts() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("rootfs-scripts/checksums.sha256")
+        var pinned: [String: String] = [:]
+        for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            XCTAssertEqual(fields.count, 2, "not sha256sum format: \(line)")
+            pinned[String(fields[1])] = String(fields[0])
+        }
+        XCTAssertEqual(pinned, Alpine.knownChecksums)
+        XCTAssertEqual(Alpine.knownChecksums["alpine-minirootfs-3.20.3-x86_64.tar.gz"], try SHA256.of(file: alpineTarball))
+    }
+
     func testSHA256() throws {
         var empty = SHA256()
         XCTAssertEqual(empty.finalize(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
