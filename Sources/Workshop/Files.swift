@@ -87,6 +87,11 @@ public func lastComponent(of path: String) -> String {
 /// Names in a directory, without . and .. (empty if it cannot be read).
 public func directoryEntries(_ path: String) -> [String] {
     guard let dir = opendir(path) else { return [] }
+    return entries(of: dir)
+}
+
+/// Reads an open directory stream to its end and closes it.
+private func entries(of dir: OpaquePointer) -> [String] {
     defer { closedir(dir) }
     var names: [String] = []
     while let entry = readdir(dir) {
@@ -117,16 +122,12 @@ public func removeTree(_ path: String) throws {
 }
 
 private func removeContents(of dirfd: Int32, path: String, device: dev_t) throws {
-    guard let dir = fdopendir(dup(dirfd)) else { throw SystemCallError("read \(path)") }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-        }
-        if name != "." && name != ".." { names.append(name) }
+    let copy = dup(dirfd)   // closedir closes the stream's descriptor; the caller keeps its own
+    guard let dir = fdopendir(copy) else {
+        if copy >= 0 { close(copy) }
+        throw SystemCallError("read \(path)")
     }
-    for name in names {
+    for name in entries(of: dir) {
         var info = stat()
         guard fstatat(dirfd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
         if (info.st_mode & S_IFMT) == S_IFDIR {
