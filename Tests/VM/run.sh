@@ -310,6 +310,9 @@ run_config() {
     np=$(grep -c '^PASS ' "$clean"); nf=$(grep -c '^FAIL ' "$clean"); ns=$(grep -c '^SKIP ' "$clean")
     grc=$(tr -d '\r' < "$log" | sed -n 's/^VM-GUEST-EXIT rc=\([0-9]*\).*/\1/p' | tail -n 1)
     [ $timedout = 1 ] && notes+=("TIME-OUT after ${VM_TIMEOUT}s")
+    # A frozen guest (both vCPUs stuck) never gets to print INFO hang lines; its kernel
+    # still reports soft lock-ups, which tell it apart from a step that hangs.
+    grep -qa 'soft lockup' "$log" && notes+=("the guest kernel reported soft lock-ups: $(grep -a -m1 'soft lockup' "$log" | sed 's/^.*\] //' | tr -d '\r')")
     [ $panic = 1 ] && notes+=("KERNEL PANIC")
     [ -z "$boot_ms" ] && notes+=("never reached VM-READY")
     [ -n "$boot_ms" ] && [ -z "$grc" ] && [ $timedout = 0 ] && notes+=("guest.sh did not finish (qemu rc=$qrc)")
