@@ -34,6 +34,7 @@
 #   VM_TIMEOUT   seconds per boot, default 300
 #   VM_MEM VM_SMP  guest memory (MiB, 2048) and CPUs (2)
 #   VM_CPU       qemu -cpu model, default max
+#   VM_TCG_THREAD  single (default) or multi: see README, "When a guest hangs"
 #   VM_MODULES   extra kernel modules to load (overlay is always loaded)
 #   VM_APPEND    extra kernel command line
 #   VM_KERNEL    a vmlinuz to use instead of linux-image-amd64's (VM_KVER: its version)
@@ -273,7 +274,7 @@ run_config() {
     # write flips a static key), and loops on the int3 forever: the guest freezes at step05's
     # first run, about 1 boot in 140 (a quota on/off stress loop froze 3 of 3 guests;
     # single-threaded TCG passed 3 of 3 with 1500 switches each).
-    qemu-system-x86_64 -accel tcg,thread=single -cpu "$VM_CPU" -m "$VM_MEM" -smp "$VM_SMP" \
+    qemu-system-x86_64 -accel tcg,thread="${VM_TCG_THREAD:-single}" -cpu "$VM_CPU" -m "$VM_MEM" -smp "$VM_SMP" \
         -nographic -no-reboot -nic none \
         -kernel "$BOOT_KERNEL" -initrd "$INITRD" -append "$append" \
         < /dev/null > "$log" 2>&1 &
