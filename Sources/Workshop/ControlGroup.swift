@@ -90,7 +90,20 @@ public final class ControlGroup {
     private var removed = false
 
     static let controllers = ["cpu", "cpuacct", "memory", "pids"]
-    public static let parentName = "workshop"
+    /// The kit's parent group: `workshop`, or WORKSHOP_CGROUP_PARENT (the tests use their
+    /// own, so a learner's containers and the tests never sweep each other's groups).
+    /// One plain name only: the kit must never write outside a group of its own.
+    public static let parentName: String = {
+        guard let name = environment("WORKSHOP_CGROUP_PARENT") else { return "workshop" }
+        let plain = name != "." && name != ".." && name.utf8.count <= 64
+            && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122)
+                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+        guard plain else {
+            writeLine(to: STDERR_FILENO, "workshop: WORKSHOP_CGROUP_PARENT must be one plain name (letters, digits, . _ -), not '\(name)'")
+            exit(Failure.usageExitCode)
+        }
+        return name
+    }()
 
     public init(id: String, limits: CgroupLimits) throws {
         self.id = id

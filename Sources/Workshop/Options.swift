@@ -156,7 +156,9 @@ public struct StepOptions: Sendable {
     public static func parse(_ arguments: [String], groups: [OptionGroup]) throws -> StepOptions {
         var options = StepOptions()
         let known = OptionSpec.all.filter { groups.contains($0.group) }
-        var index = 0
+        // `swift run stepNN -- --stats sh` hands us "--", "--stats", "sh" (SwiftPM 6 passes
+        // its own separator on): a leading "--" is swift run's, not the end of our options.
+        var index = arguments.first == "--" ? 1 : 0
         while index < arguments.count {
             let word = arguments[index]
             index += 1

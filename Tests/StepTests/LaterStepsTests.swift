@@ -14,7 +14,7 @@ final class LaterStepsTests: StepTestCase {
             let pid = try XCTUnwrap(running.containerPID(), step)
             if number >= 5 {
                 let group = cgroupDirectories(of: pid)?.cpu ?? ""   // the cpu controller's directory
-                XCTAssertTrue(group.contains("/workshop/"), "\(step): not in a kit cgroup")
+                XCTAssertTrue(group.contains("/\(testCgroupParent)/"), "\(step): not in the tests' cgroup parent \(testCgroupParent): \(group)")
                 let quota = try? String(contentsOfFile: group + (isV2 ? "/cpu.max" : "/cpu.cfs_quota_us"), encoding: .utf8)
                 XCTAssertEqual(quota?.split(separator: " ").first.map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines), "10000", step)
             }

@@ -52,7 +52,7 @@ final class Step05Tests: StepTestCase {
             used = try XCTUnwrap(cpuSeconds(of: pid))
         } else {
             used = try XCTUnwrap(groupCPUSeconds(try XCTUnwrap(directory)), "no accounting in \(directory ?? "?")")
-            XCTAssertTrue(directory!.contains("/workshop/"), "not in the kit's group: \(directory!)")
+            XCTAssertTrue(directory!.contains("/\(testCgroupParent)/"), "step05: expected the container in the tests' group \(testCgroupParent)/<id>, saw \(directory!)")
         }
         return (used, stopContainer(running, pid))
     }

@@ -5,8 +5,13 @@ import XCTest
 let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// Where the tests keep the kit's state, apart from a learner's /var/lib/workshop.
-let testHome = "/var/lib/workshop-tests"
+/// Where the tests keep the kit's state, apart from a learner's /var/lib/workshop
+/// (WORKSHOP_TEST_HOME gives a second checkout testing at the same time its own).
+let testHome = ProcessInfo.processInfo.environment["WORKSHOP_TEST_HOME"] ?? "/var/lib/workshop-tests"
+
+/// The tests' own cgroup parent, apart from the `workshop` group a learner's containers use:
+/// neither sweeps the other's groups.
+let testCgroupParent = ProcessInfo.processInfo.environment["WORKSHOP_TEST_CGROUP_PARENT"] ?? "workshop-tests"
 
 /// The Alpine tarball: $WORKSHOP_ALPINE_TARBALL, or ../shared/rootfs beside the checkout (CI).
 let alpineTarball: String = {
@@ -133,13 +138,13 @@ func statusField(_ pid: pid_t, _ key: String) -> String? {
     return nil
 }
 
-/// Every directory the kit could have left in the cgroup hierarchies.
+/// Every directory the tests' runs could have left in the cgroup hierarchies.
 func kitCgroupDirectories() -> [String] {
     var found: [String] = []
     let root = "/sys/fs/cgroup"
-    var parents = [root + "/workshop"]
+    var parents = [root + "/" + testCgroupParent]
     for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
-        parents.append("\(root)/\(name)/workshop")
+        parents.append("\(root)/\(name)/\(testCgroupParent)")
     }
     for parent in parents {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] {
@@ -239,6 +244,7 @@ class StepTestCase: XCTestCase {
         }
         var env = ProcessInfo.processInfo.environment
         env["WORKSHOP_HOME"] = testHome
+        env["WORKSHOP_CGROUP_PARENT"] = testCgroupParent
         env["WORKSHOP_ALPINE_TARBALL"] = alpineTarball
         env["NO_COLOR"] = "1"
         env["STEP"] = binary

@@ -254,7 +254,12 @@ final class PlumbingTests: XCTestCase {
         XCTAssertEqual(options.resources.memory?.bytes, 64 << 20)
         XCTAssertEqual(options.privileges.added, ["sys_admin"])
         XCTAssertEqual(options.command.command, ["sh", "-c", "echo --cpus"], "everything after the command is its own")
-        XCTAssertEqual(try StepOptions.parse(["--", "--help"], groups: all).command.command, ["--help"])
+        XCTAssertEqual(try StepOptions.parse(["--", "--", "--help"], groups: all).command.command, ["--help"])
+        // `swift run step05-cgroup -- --stats sh`: SwiftPM 6 passes its "--" on; it is not ours.
+        let afterSwiftRun = try StepOptions.parse(["--", "--stats", "-q", "sh"], groups: all)
+        XCTAssertTrue(afterSwiftRun.resources.stats, "an option after swift run's leading -- is still an option")
+        XCTAssertEqual(afterSwiftRun.command.command, ["sh"])
+        XCTAssertEqual(try StepOptions.parse(["--", "sh", "--stats"], groups: all).command.command, ["sh", "--stats"])
         XCTAssertEqual(try StepOptions.parse([], groups: all).command.command, ["/bin/sh"])
         XCTAssertEqual(try StepOptions.parse([], groups: all).resources.cpus, 0.1, "the demo's default")
         // An option of a later step is unknown to an earlier one.
