@@ -149,24 +149,147 @@ const uint32_t WS_X32_SYSCALL_BIT = 0;
 #error "the workshop supports x86_64 and aarch64"
 #endif
 
-// Syscall numbers differ per architecture; <sys/syscall.h> knows this one's.
-#define ENTRY(n) {#n, SYS_##n},
-static const struct { const char *name; int number; } syscall_table[] = {
-    ENTRY(acct) ENTRY(add_key) ENTRY(bpf) ENTRY(clock_adjtime) ENTRY(clock_settime) ENTRY(clone)
-    ENTRY(clone3) ENTRY(delete_module) ENTRY(finit_module) ENTRY(fsconfig) ENTRY(fsmount)
-    ENTRY(fsopen) ENTRY(fspick) ENTRY(init_module) ENTRY(kexec_file_load) ENTRY(kexec_load)
-    ENTRY(keyctl) ENTRY(lookup_dcookie) ENTRY(mount) ENTRY(mount_setattr) ENTRY(move_mount)
-    ENTRY(name_to_handle_at) ENTRY(open_by_handle_at) ENTRY(open_tree) ENTRY(perf_event_open)
-    ENTRY(pivot_root) ENTRY(quotactl) ENTRY(reboot) ENTRY(request_key) ENTRY(setns)
-    ENTRY(settimeofday) ENTRY(swapoff) ENTRY(swapon) ENTRY(syslog) ENTRY(umount2) ENTRY(unshare)
-    ENTRY(userfaultfd) ENTRY(vhangup) ENTRY(ptrace) ENTRY(getpid)
-#ifdef SYS_iopl
-    ENTRY(iopl) ENTRY(ioperm)
+// Syscall numbers differ per architecture; the kernel headers (<asm/unistd.h>) know this one's.
+// Every call the filter names is listed here, and a name without a number here fails the
+// build ("undeclared __NR_..."), so no name is ever dropped silently.
+//
+// Calls newer than the oldest headers the kit builds with (Ubuntu 22.04: Linux 5.15, up to
+// 448). Since Linux 5.1 (424) every architecture gives a new call the same number, so the
+// numbers below hold on x86_64 and aarch64 alike (kernel's scripts/syscall.tbl).
+#ifndef __NR_futex_waitv
+#define __NR_futex_waitv 449            /* 5.16 */
 #endif
-#ifdef SYS_kcmp
-    ENTRY(kcmp)
+#ifndef __NR_set_mempolicy_home_node
+#define __NR_set_mempolicy_home_node 450 /* 5.17 */
+#endif
+#ifndef __NR_cachestat
+#define __NR_cachestat 451              /* 6.5 */
+#endif
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452              /* 6.6 */
+#endif
+#ifndef __NR_map_shadow_stack
+#define __NR_map_shadow_stack 453       /* 6.6 */
+#endif
+#ifndef __NR_futex_wake
+#define __NR_futex_wake 454             /* 6.7 */
+#endif
+#ifndef __NR_futex_wait
+#define __NR_futex_wait 455
+#endif
+#ifndef __NR_futex_requeue
+#define __NR_futex_requeue 456
+#endif
+#ifndef __NR_statmount
+#define __NR_statmount 457              /* 6.8 */
+#endif
+#ifndef __NR_listmount
+#define __NR_listmount 458
+#endif
+#ifndef __NR_lsm_get_self_attr
+#define __NR_lsm_get_self_attr 459
+#endif
+#ifndef __NR_lsm_set_self_attr
+#define __NR_lsm_set_self_attr 460
+#endif
+#ifndef __NR_lsm_list_modules
+#define __NR_lsm_list_modules 461
+#endif
+#ifndef __NR_mseal
+#define __NR_mseal 462                  /* 6.10 */
+#endif
+#ifndef __NR_setxattrat
+#define __NR_setxattrat 463             /* 6.13 */
+#endif
+#ifndef __NR_getxattrat
+#define __NR_getxattrat 464
+#endif
+#ifndef __NR_listxattrat
+#define __NR_listxattrat 465
+#endif
+#ifndef __NR_removexattrat
+#define __NR_removexattrat 466
+#endif
+#ifndef __NR_open_tree_attr
+#define __NR_open_tree_attr 467         /* 6.15: the newest call the kit knows */
+#endif
+#if defined(__x86_64__) && !defined(__NR_uretprobe)
+#define __NR_uretprobe 335              /* 6.11, x86_64 only */
+#endif
+
+#define ENTRY(n) {#n, __NR_##n},
+static const struct { const char *name; int number; } syscall_table[] = {
+    // Calls every architecture has (alphabetical).
+    ENTRY(accept) ENTRY(accept4) ENTRY(acct) ENTRY(add_key) ENTRY(adjtimex) ENTRY(bind) ENTRY(bpf) ENTRY(brk)
+    ENTRY(cachestat) ENTRY(capget) ENTRY(capset) ENTRY(chdir) ENTRY(chroot) ENTRY(clock_adjtime)
+    ENTRY(clock_getres) ENTRY(clock_gettime) ENTRY(clock_nanosleep) ENTRY(clock_settime) ENTRY(clone)
+    ENTRY(clone3) ENTRY(close) ENTRY(close_range) ENTRY(connect) ENTRY(copy_file_range) ENTRY(delete_module)
+    ENTRY(dup) ENTRY(dup3) ENTRY(epoll_create1) ENTRY(epoll_ctl) ENTRY(epoll_pwait) ENTRY(epoll_pwait2)
+    ENTRY(eventfd2) ENTRY(execve) ENTRY(execveat) ENTRY(exit) ENTRY(exit_group) ENTRY(faccessat)
+    ENTRY(faccessat2) ENTRY(fadvise64) ENTRY(fallocate) ENTRY(fanotify_init) ENTRY(fanotify_mark)
+    ENTRY(fchdir) ENTRY(fchmod) ENTRY(fchmodat) ENTRY(fchmodat2) ENTRY(fchown) ENTRY(fchownat) ENTRY(fcntl)
+    ENTRY(fdatasync) ENTRY(fgetxattr) ENTRY(finit_module) ENTRY(flistxattr) ENTRY(flock) ENTRY(fremovexattr)
+    ENTRY(fsconfig) ENTRY(fsetxattr) ENTRY(fsmount) ENTRY(fsopen) ENTRY(fspick) ENTRY(fstat) ENTRY(fstatfs)
+    ENTRY(fsync) ENTRY(ftruncate) ENTRY(futex) ENTRY(futex_requeue) ENTRY(futex_wait) ENTRY(futex_waitv)
+    ENTRY(futex_wake) ENTRY(get_mempolicy) ENTRY(get_robust_list) ENTRY(getcpu) ENTRY(getcwd)
+    ENTRY(getdents64) ENTRY(getegid) ENTRY(geteuid) ENTRY(getgid) ENTRY(getgroups) ENTRY(getitimer)
+    ENTRY(getpeername) ENTRY(getpgid) ENTRY(getpid) ENTRY(getppid) ENTRY(getpriority) ENTRY(getrandom)
+    ENTRY(getresgid) ENTRY(getresuid) ENTRY(getrlimit) ENTRY(getrusage) ENTRY(getsid) ENTRY(getsockname)
+    ENTRY(getsockopt) ENTRY(gettid) ENTRY(gettimeofday) ENTRY(getuid) ENTRY(getxattr) ENTRY(getxattrat)
+    ENTRY(init_module) ENTRY(inotify_add_watch) ENTRY(inotify_init1) ENTRY(inotify_rm_watch) ENTRY(io_cancel)
+    ENTRY(io_destroy) ENTRY(io_getevents) ENTRY(io_pgetevents) ENTRY(io_setup) ENTRY(io_submit)
+    ENTRY(io_uring_enter) ENTRY(io_uring_register) ENTRY(io_uring_setup) ENTRY(ioctl) ENTRY(ioprio_get)
+    ENTRY(ioprio_set) ENTRY(kcmp) ENTRY(kexec_file_load) ENTRY(kexec_load) ENTRY(keyctl) ENTRY(kill)
+    ENTRY(landlock_add_rule) ENTRY(landlock_create_ruleset) ENTRY(landlock_restrict_self) ENTRY(lgetxattr)
+    ENTRY(linkat) ENTRY(listen) ENTRY(listmount) ENTRY(listxattr) ENTRY(listxattrat) ENTRY(llistxattr)
+    ENTRY(lookup_dcookie) ENTRY(lremovexattr) ENTRY(lseek) ENTRY(lsetxattr) ENTRY(lsm_get_self_attr)
+    ENTRY(lsm_list_modules) ENTRY(lsm_set_self_attr) ENTRY(madvise) ENTRY(map_shadow_stack) ENTRY(mbind)
+    ENTRY(membarrier) ENTRY(memfd_create) ENTRY(memfd_secret) ENTRY(migrate_pages) ENTRY(mincore)
+    ENTRY(mkdirat) ENTRY(mknodat) ENTRY(mlock) ENTRY(mlock2) ENTRY(mlockall) ENTRY(mmap) ENTRY(mount)
+    ENTRY(mount_setattr) ENTRY(move_mount) ENTRY(move_pages) ENTRY(mprotect) ENTRY(mq_getsetattr)
+    ENTRY(mq_notify) ENTRY(mq_open) ENTRY(mq_timedreceive) ENTRY(mq_timedsend) ENTRY(mq_unlink) ENTRY(mremap)
+    ENTRY(mseal) ENTRY(msgctl) ENTRY(msgget) ENTRY(msgrcv) ENTRY(msgsnd) ENTRY(msync) ENTRY(munlock)
+    ENTRY(munlockall) ENTRY(munmap) ENTRY(name_to_handle_at) ENTRY(nanosleep) ENTRY(newfstatat)
+    ENTRY(open_by_handle_at) ENTRY(open_tree) ENTRY(open_tree_attr) ENTRY(openat) ENTRY(openat2)
+    ENTRY(perf_event_open) ENTRY(personality) ENTRY(pidfd_getfd) ENTRY(pidfd_open) ENTRY(pidfd_send_signal)
+    ENTRY(pipe2) ENTRY(pivot_root) ENTRY(pkey_alloc) ENTRY(pkey_free) ENTRY(pkey_mprotect) ENTRY(ppoll)
+    ENTRY(prctl) ENTRY(pread64) ENTRY(preadv) ENTRY(preadv2) ENTRY(prlimit64) ENTRY(process_madvise)
+    ENTRY(process_mrelease) ENTRY(process_vm_readv) ENTRY(process_vm_writev) ENTRY(pselect6) ENTRY(ptrace)
+    ENTRY(pwrite64) ENTRY(pwritev) ENTRY(pwritev2) ENTRY(quotactl) ENTRY(quotactl_fd) ENTRY(read)
+    ENTRY(readahead) ENTRY(readlinkat) ENTRY(readv) ENTRY(reboot) ENTRY(recvfrom) ENTRY(recvmmsg)
+    ENTRY(recvmsg) ENTRY(remap_file_pages) ENTRY(removexattr) ENTRY(removexattrat) ENTRY(renameat)
+    ENTRY(renameat2) ENTRY(request_key) ENTRY(restart_syscall) ENTRY(rseq) ENTRY(rt_sigaction)
+    ENTRY(rt_sigpending) ENTRY(rt_sigprocmask) ENTRY(rt_sigqueueinfo) ENTRY(rt_sigreturn) ENTRY(rt_sigsuspend)
+    ENTRY(rt_sigtimedwait) ENTRY(rt_tgsigqueueinfo) ENTRY(sched_get_priority_max)
+    ENTRY(sched_get_priority_min) ENTRY(sched_getaffinity) ENTRY(sched_getattr) ENTRY(sched_getparam)
+    ENTRY(sched_getscheduler) ENTRY(sched_rr_get_interval) ENTRY(sched_setaffinity) ENTRY(sched_setattr)
+    ENTRY(sched_setparam) ENTRY(sched_setscheduler) ENTRY(sched_yield) ENTRY(seccomp) ENTRY(semctl)
+    ENTRY(semget) ENTRY(semop) ENTRY(semtimedop) ENTRY(sendfile) ENTRY(sendmmsg) ENTRY(sendmsg) ENTRY(sendto)
+    ENTRY(set_mempolicy) ENTRY(set_mempolicy_home_node) ENTRY(set_robust_list) ENTRY(set_tid_address)
+    ENTRY(setdomainname) ENTRY(setfsgid) ENTRY(setfsuid) ENTRY(setgid) ENTRY(setgroups) ENTRY(sethostname)
+    ENTRY(setitimer) ENTRY(setns) ENTRY(setpgid) ENTRY(setpriority) ENTRY(setregid) ENTRY(setresgid)
+    ENTRY(setresuid) ENTRY(setreuid) ENTRY(setrlimit) ENTRY(setsid) ENTRY(setsockopt) ENTRY(settimeofday)
+    ENTRY(setuid) ENTRY(setxattr) ENTRY(setxattrat) ENTRY(shmat) ENTRY(shmctl) ENTRY(shmdt) ENTRY(shmget)
+    ENTRY(shutdown) ENTRY(sigaltstack) ENTRY(signalfd4) ENTRY(socket) ENTRY(socketpair) ENTRY(splice)
+    ENTRY(statfs) ENTRY(statmount) ENTRY(statx) ENTRY(swapoff) ENTRY(swapon) ENTRY(symlinkat) ENTRY(sync)
+    ENTRY(sync_file_range) ENTRY(syncfs) ENTRY(sysinfo) ENTRY(syslog) ENTRY(tee) ENTRY(tgkill)
+    ENTRY(timer_create) ENTRY(timer_delete) ENTRY(timer_getoverrun) ENTRY(timer_gettime) ENTRY(timer_settime)
+    ENTRY(timerfd_create) ENTRY(timerfd_gettime) ENTRY(timerfd_settime) ENTRY(times) ENTRY(tkill)
+    ENTRY(truncate) ENTRY(umask) ENTRY(umount2) ENTRY(uname) ENTRY(unlinkat) ENTRY(unshare) ENTRY(userfaultfd)
+    ENTRY(utimensat) ENTRY(vhangup) ENTRY(vmsplice) ENTRY(wait4) ENTRY(waitid) ENTRY(write) ENTRY(writev)
+#if defined(__x86_64__)
+    // Calls only x86_64 has: aarch64 uses the kernel's generic table, which has only the
+    // newer forms (openat, not open; clone, not fork...). SeccompFilter.swift lists them too.
+    ENTRY(access) ENTRY(alarm) ENTRY(arch_prctl) ENTRY(chmod) ENTRY(chown) ENTRY(creat) ENTRY(dup2)
+    ENTRY(epoll_create) ENTRY(epoll_ctl_old) ENTRY(epoll_wait) ENTRY(epoll_wait_old) ENTRY(eventfd)
+    ENTRY(fork) ENTRY(futimesat) ENTRY(get_thread_area) ENTRY(getdents) ENTRY(getpgrp) ENTRY(inotify_init)
+    ENTRY(ioperm) ENTRY(iopl) ENTRY(lchown) ENTRY(link) ENTRY(lstat) ENTRY(mkdir) ENTRY(mknod)
+    ENTRY(modify_ldt) ENTRY(open) ENTRY(pause) ENTRY(pipe) ENTRY(poll) ENTRY(readlink) ENTRY(rename)
+    ENTRY(rmdir) ENTRY(select) ENTRY(set_thread_area) ENTRY(signalfd) ENTRY(stat) ENTRY(symlink) ENTRY(time)
+    ENTRY(unlink) ENTRY(uretprobe) ENTRY(utime) ENTRY(utimes) ENTRY(vfork)
 #endif
 };
+#undef ENTRY
 
 int ws_syscall_number(const char *name) {
     for (size_t i = 0; i < sizeof syscall_table / sizeof syscall_table[0]; i++)

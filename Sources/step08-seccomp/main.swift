@@ -151,7 +151,7 @@ exitOnFailure(step: "step08-seccomp") {
     say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
     say.look("grep Cap /proc/\(container.pid)/status; capsh --decode=\(capabilities.hex)")
     say.say(options.security.seccompEnabled
-        ? "seccomp: a \(filter.count)-instruction BPF filter: \(SeccompFilter.deniedSyscalls.count) calls and namespace-creating clones fail with EPERM; no_new_privs set"
+        ? "seccomp: a BPF filter of \(filter.count) instructions: an allow list of \(SeccompFilter.allowedHere.count) calls (Docker's default profile; clone without namespaces), everything else EPERM, calls newer than the kit ENOSYS; no_new_privs set"
         : "seccomp: unconfined (--security-opt seccomp=unconfined); no_new_privs still set")
     say.look("grep -E 'Seccomp|NoNewPrivs' /proc/\(container.pid)/status")
 
