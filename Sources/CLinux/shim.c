@@ -291,10 +291,10 @@ static const struct { const char *name; int number; } syscall_table[] = {
 };
 #undef ENTRY
 
-int ws_syscall_number(const char *name) {
-    for (size_t i = 0; i < sizeof syscall_table / sizeof syscall_table[0]; i++)
-        if (strcmp(syscall_table[i].name, name) == 0) return syscall_table[i].number;
-    return -1;
+int ws_syscall_at(size_t index, const char **name) {
+    if (index >= sizeof syscall_table / sizeof syscall_table[0]) return -1;
+    *name = syscall_table[index].name;
+    return syscall_table[index].number;
 }
 
 int ws_install_seccomp_filter(const struct sock_filter *filter, unsigned short count) {

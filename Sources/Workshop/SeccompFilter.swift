@@ -126,7 +126,7 @@ public enum SeccompFilter {
     ]
 
     /// The names above that this architecture does not have. Every other name must have a
-    /// number here (`ws_syscall_number`); a unit test checks both ways, so none is dropped silently.
+    /// number in shim.c's table (`ws_syscall_at`); a unit test checks both ways, so none is dropped silently.
     #if arch(x86_64)
     public static let absentOnThisArchitecture: Set<String> = []
     #elseif arch(arm64)
@@ -162,10 +162,20 @@ public enum SeccompFilter {
     public static let refusedAddressFamilies: [UInt32] = [38, 40]
 
     /// A call's number on this architecture (nil: it has none, see absentOnThisArchitecture).
-    public static func number(of name: String) -> UInt32? {
-        let number = ws_syscall_number(name)
-        return number < 0 ? nil : UInt32(number)
-    }
+    public static func number(of name: String) -> UInt32? { numbers[name] }
+
+    /// shim.c's table (from the kernel headers), read once: the filter looks up ~700 names,
+    /// and a dictionary keeps that at microseconds of every container's start.
+    private static let numbers: [String: UInt32] = {
+        var numbers: [String: UInt32] = [:]
+        var name: UnsafePointer<CChar>?
+        var index = 0
+        while case let number = ws_syscall_at(index, &name), number >= 0, let name {
+            numbers[String(cString: name)] = UInt32(number)
+            index += 1
+        }
+        return numbers
+    }()
 
     /// The calls this architecture has that the filter allows (checked ones included).
     public static var allowedHere: [String] {

@@ -66,6 +66,7 @@ extern const int WS_MNT_DETACH;
 extern const uint32_t WS_AUDIT_ARCH;
 /// Syscalls with this bit set on x86_64 are the x32 ABI, which a filter must also refuse.
 extern const uint32_t WS_X32_SYSCALL_BIT;
-/// The syscall number of `name` on this architecture, or -1 if it has none.
-int ws_syscall_number(const char *name);
+/// Entry `index` of the kit's syscall table (name, number on this architecture),
+/// from the kernel headers: the number, with *name set; -1 past the end.
+int ws_syscall_at(size_t index, const char **name);
 int ws_install_seccomp_filter(const struct sock_filter *filter, unsigned short count);
