@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
@@ -300,4 +301,66 @@ int ws_syscall_at(size_t index, const char **name) {
 int ws_install_seccomp_filter(const struct sock_filter *filter, unsigned short count) {
     struct sock_fprog program = {count, (struct sock_filter *)filter};
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
+}
+
+// ── bpf(2) ──
+static long ws_bpf(int command, union bpf_attr *attr) {
+#ifdef SYS_bpf
+    return syscall(SYS_bpf, command, attr, sizeof *attr);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int ws_bpf_load_device_program(const uint64_t *instructions, uint32_t count, const char *license,
+                               const char *name, char *log, uint32_t log_size) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = (uint64_t)(uintptr_t)instructions;
+    attr.insn_cnt = count;
+    attr.license = (uint64_t)(uintptr_t)license;
+    strncpy(attr.prog_name, name, sizeof attr.prog_name - 1);
+    if (log_size > 0) {
+        attr.log_buf = (uint64_t)(uintptr_t)log;
+        attr.log_size = log_size;
+        attr.log_level = 1;
+        log[0] = 0;
+    }
+    return (int)ws_bpf(BPF_PROG_LOAD, &attr);
+}
+
+int ws_bpf_attach_device_program(int program_fd, int cgroup_fd) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.target_fd = (uint32_t)cgroup_fd;
+    attr.attach_bpf_fd = (uint32_t)program_fd;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    attr.attach_flags = BPF_F_ALLOW_MULTI;
+    return (int)ws_bpf(BPF_PROG_ATTACH, &attr);
+}
+
+int ws_bpf_attached_device_programs(int cgroup_fd, uint32_t *ids, uint32_t capacity) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.query.target_fd = (uint32_t)cgroup_fd;
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+    attr.query.prog_cnt = capacity;
+    if (ws_bpf(BPF_PROG_QUERY, &attr) != 0) return -1;
+    return (int)attr.query.prog_cnt;
+}
+
+int ws_bpf_program_id(int program_fd, uint32_t *id) {
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof info);
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.info.bpf_fd = (uint32_t)program_fd;
+    attr.info.info_len = sizeof info;
+    attr.info.info = (uint64_t)(uintptr_t)&info;
+    if (ws_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) != 0) return -1;
+    *id = info.id;
+    return 0;
 }

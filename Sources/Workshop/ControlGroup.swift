@@ -89,7 +89,8 @@ public final class ControlGroup {
     public private(set) var written: [String] = []
     private var removed = false
 
-    static let controllers = ["cpu", "cpuacct", "memory", "pids"]
+    /// v1 hierarchies the kit uses; `devices` only there (v2 has no device files: see restrictDevices).
+    static let controllers = ["cpu", "cpuacct", "memory", "pids", "devices"]
     /// The kit's parent group: `workshop`, or WORKSHOP_CGROUP_PARENT (the tests use their
     /// own, so a learner's containers and the tests never sweep each other's groups).
     /// One plain name only: the kit must never write outside a group of its own.
@@ -136,7 +137,8 @@ public final class ControlGroup {
             for needed in ["cpu", "memory", "pids"] where !available.split(separator: " ").contains(where: { $0.hasPrefix(needed) }) {
                 throw Failure("this kernel's cgroup v2 has no '\(needed)' controller (see /sys/fs/cgroup/cgroup.controllers)")
             }
-            return ["cpu": CgroupLayout.root, "cpuacct": CgroupLayout.root, "memory": CgroupLayout.root, "pids": CgroupLayout.root]
+            return ["cpu": CgroupLayout.root, "cpuacct": CgroupLayout.root, "memory": CgroupLayout.root,
+                    "pids": CgroupLayout.root, "devices": CgroupLayout.root]
         }
         // v1: find each controller's mount; cpu and cpuacct are often mounted together.
         var result: [String: String] = [:]
@@ -188,6 +190,33 @@ public final class ControlGroup {
         let missing = ["cpu", "memory", "pids"].filter { !enabled.contains(Substring($0)) }
         if missing.isEmpty { return }
         try writeFile(directory + "/cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " "))
+    }
+
+    /// Allows only `rules`' device nodes to processes in the group (runc's default
+    /// list: the standard nodes, mknod of anything, no opening of the host's disks).
+    /// Done before the child runs. v1: the devices controller's own files; v2 has none,
+    /// so the same rules become an eBPF program attached to the group.
+    /// Returns what it did, read back from the kernel, and where to look, for the narration.
+    public func restrictDevices(to rules: [DeviceRule]) throws -> (said: String, look: String) {
+        let directory = directories["devices"]!
+        if layout.isV2 {
+            let program = DeviceFilter.program(allowing: rules)
+            let id = try DeviceFilter.attach(program, to: directory)
+            let places: [String] = ["/usr/sbin/bpftool", "/usr/bin/bpftool", "/sbin/bpftool"]
+            let bpftool = places.first { access($0, X_OK) == 0 }
+            return ("devices: no device files on cgroup v2; \(rules.count) rules compiled to a \(program.count)-instruction eBPF program "
+                + "(BPF_PROG_TYPE_CGROUP_DEVICE), loaded and attached to the group (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI): program ID \(id)",
+                bpftool.map { "\($0) cgroup show \(directory); \($0) prog dump xlated id \(id)   # the program" }
+                    ?? "bpftool cgroup show \(directory)   # the program (apt-get install bpftool)")
+        } else {
+            // Deny everything ("a" = all devices, any access), then allow each rule. A new group
+            // starts with its parent's list, which for the kit's parent is the root's "a *:* rwm".
+            try writeFile(directory + "/devices.deny", "a")
+            for rule in rules { try writeFile(directory + "/devices.allow", rule.description) }
+            let list = ((try? readFile(directory + "/devices.list")) ?? "").split(separator: "\n")
+            return ("devices: wrote a to devices.deny, then \(rules.count) rules to devices.allow; devices.list now: "
+                + list.joined(separator: ", "), "cat \(directory)/devices.list   # the allowed devices")
+        }
     }
 
     /// An open directory for clone3(CLONE_INTO_CGROUP), on cgroup v2 only.

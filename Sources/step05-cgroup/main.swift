@@ -43,6 +43,10 @@ exitOnFailure(step: "step05-cgroup") {
     let limits = CgroupLimits(cpus: options.resources.cpus, memory: options.resources.memory?.bytes,
                               pids: options.resources.pidsLimit)
     let group = try ControlGroup(id: run.id, limits: limits)
+    // ── NEW in step05: which device nodes it may open: only the standard ones (runc's list).
+    // Root in the container can mknod any node; without this it could then open the host's disk.
+    // v1: devices.deny and devices.allow; v2 has no such files: an eBPF program attached to the group.
+    let devices = try group.restrictDevices(to: DeviceRule.containerDefaults)
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
 
@@ -104,11 +108,13 @@ exitOnFailure(step: "step05-cgroup") {
     say.say(container.bornInCgroup
         ? "the child was born in it: clone3(CLONE_INTO_CGROUP)"
         : "the child was moved in (its PID written to cgroup.procs) before it was released")
+    say.say(devices.said)   // NEW in step05
     let other: CgroupLayout = group.layout.isV2 ? .hybrid : .unified
     say.say("on \(other.isV2 ? "cgroup v2" : "cgroup v1") it would write: "
         + limits.files(for: other).map { "\($0.file) = \($0.value)" }.joined(separator: ", "))
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
     say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
+    say.look(devices.look)   // NEW in step05
 
     try container.release()
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil

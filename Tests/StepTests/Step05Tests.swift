@@ -145,4 +145,127 @@ final class Step05Tests: StepTestCase {
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         }
     }
+
+    // ── The devices cgroup: which device nodes the container may open ──
+
+    /// A "host disk" the test makes and removes: a read-only loop device over a file that
+    /// starts with a marker. Reading the marker through a node made inside the container
+    /// proves the container reached the host's block device.
+    private func makeLoopDisk() throws -> (major: UInt32, minor: UInt32, marker: String) {
+        let marker = "host-disk-\(UUID().uuidString)"
+        let file = "/tmp/workshop-disk-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        try (marker + String(repeating: "\n", count: 4096)).write(toFile: file, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: file) }
+        let losetup = Process()
+        losetup.executableURL = URL(fileURLWithPath: "/sbin/losetup")
+        losetup.arguments = ["--find", "--show", "--read-only", file]
+        let output = Pipe()
+        losetup.standardOutput = output
+        try losetup.run()
+        losetup.waitUntilExit()
+        let device = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(losetup.terminationStatus, 0, "losetup --find --show \(file) failed (are loop devices available?)")
+        addTeardownBlock {
+            let detach = Process()
+            detach.executableURL = URL(fileURLWithPath: "/sbin/losetup")
+            detach.arguments = ["-d", device]
+            try? detach.run()
+            detach.waitUntilExit()
+        }
+        var info = stat()
+        guard stat(device, &info) == 0, (info.st_mode & S_IFMT) == S_IFBLK else {
+            throw XCTSkip("no loop device: \(device)")   // never reached on a machine with losetup working
+        }
+        let rdev = UInt64(info.st_rdev)
+        // glibc's dev_t encoding (gnu_dev_major/minor).
+        let major = UInt32(((rdev >> 8) & 0xfff) | ((rdev >> 32) & 0xffff_f000))
+        let minor = UInt32((rdev & 0xff) | ((rdev >> 12) & 0xffff_ff00))
+        return (major, minor, marker)
+    }
+
+    /// Root in the container makes a node for the host's disk and reads it. step04 has no devices
+    /// cgroup: it reads the disk. From step05 on the cgroup allows the mknod (runc's `b *:* m`)
+    /// but refuses the open with EPERM. In step07/08 the user namespace already refuses the mknod:
+    /// creating a device node needs CAP_MKNOD in the *initial* user namespace.
+    func testHostDiskCannotBeOpened() throws {
+        let disk = try makeLoopDisk()
+        let script = "mknod /tmp/disk b \(disk.major) \(disk.minor) && echo mknod-ok; head -c 64 /tmp/disk; echo; echo done"
+        let opened = try shell("step04-pivot-root", script)
+        XCTAssertTrue(opened.contains(disk.marker), "step04 should read the host's disk (the test's loop device): \(opened)")
+        for step in steps(from: 5) {
+            let result = try run(step, ["--", "/bin/sh", "-c", script])
+            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+            XCTAssertTrue(result.stdout.contains("done"), "\(step): \(result.stdout) \(result.stderr)")
+            XCTAssertFalse(result.stdout.contains(disk.marker), "\(step) read the host's disk")
+            if step == "step07-userns" || step == "step08-seccomp" {
+                XCTAssertFalse(result.stdout.contains("mknod-ok"), "\(step): mknod should fail in a user namespace")
+                XCTAssertTrue(result.stderr.contains("mknod: /tmp/disk: Operation not permitted"), "\(step): \(result.stderr)")
+            } else {
+                XCTAssertTrue(result.stdout.contains("mknod-ok"), "\(step): the devices cgroup allows mknod (b *:* m): \(result.stderr)")
+                XCTAssertTrue(result.stderr.contains("head: /tmp/disk: Operation not permitted"), "\(step): \(result.stderr)")
+            }
+        }
+    }
+
+    /// The standard nodes keep working from step05 on: the allow list is not "deny everything".
+    /// /dev/full answers ENOSPC on write and /dev/tty ENXIO (no controlling terminal): both
+    /// opened, so the cgroup let them through (it answers EPERM). The pty slave is locked (EIO)
+    /// until its master unlocks it, again after the open got past the cgroup.
+    func testStandardDevicesStillWork() throws {
+        let script = """
+            head -c 8 /dev/zero | wc -c; head -c 8 /dev/urandom | wc -c; head -c 8 /dev/random | wc -c
+            echo x > /dev/null && echo null-ok
+            (echo x > /dev/full) || true
+            cat /dev/tty || true
+            exec 3<> /dev/ptmx && echo ptmx-ok && ls /dev/pts
+            cat /dev/pts/0 || true
+            """
+        for step in steps(from: 5) {
+            let result = try run(step, ["--", "/bin/sh", "-c", script])
+            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+            XCTAssertEqual(result.stdout.split(separator: "\n").prefix(6).map(String.init),
+                           ["8", "8", "8", "null-ok", "ptmx-ok", "0"] , "\(step): \(result.stdout) \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("Operation not permitted"), "\(step): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("No space left on device"), "\(step) /dev/full: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("No such device or address"), "\(step) /dev/tty: \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("I/O error"), "\(step) /dev/pts/0: \(result.stderr)")
+        }
+    }
+
+    /// cgroup v1: the group's devices.list, read from the host, is exactly runc's list.
+    /// cgroup v2 has no such file: there the program attached to the group is shown by bpftool.
+    func testDevicesListShowsExactlyTheRules() throws {
+        let running = try start("step05-cgroup", ["sleep", "5"])
+        let pid = try XCTUnwrap(running.containerPID())
+        defer { _ = stopContainer(running, pid) }
+        let text = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+        if isV2 {
+            let path = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("0::") }).dropFirst(3)
+            let bpftool = ["/usr/sbin/bpftool", "/usr/bin/bpftool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            guard let bpftool else {
+                if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("cgroup v2: install bpftool to check the attached program") }
+                throw XCTSkip("cgroup v2: apt-get install bpftool to see the program attached to the group")
+            }
+            let show = Process()
+            show.executableURL = URL(fileURLWithPath: bpftool)
+            show.arguments = ["cgroup", "show", "/sys/fs/cgroup\(path)"]
+            let output = Pipe()
+            show.standardOutput = output
+            try show.run()
+            show.waitUntilExit()
+            let shown = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertEqual(shown.split(separator: "\n").filter { $0.contains("cgroup_device") && $0.contains("workshop_dev") }.count, 1, shown)
+            return
+        }
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.split(separator: ":")[1].split(separator: ",").contains("devices") }, text)
+        let path = line.split(separator: ":", maxSplits: 2).map(String.init)
+        let list = try String(contentsOfFile: "/sys/fs/cgroup/\(path[1])\(path[2])/devices.list", encoding: .utf8)
+        XCTAssertTrue(path[2].hasPrefix("/\(testCgroupParent)/"), path[2])
+        XCTAssertEqual(list.split(separator: "\n").map(String.init), [
+            "c *:* m", "b *:* m",
+            "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",   // null zero full random urandom
+            "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm",                            // tty ptmx pts/N
+        ])
+    }
 }

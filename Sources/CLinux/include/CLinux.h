@@ -70,3 +70,18 @@ extern const uint32_t WS_X32_SYSCALL_BIT;
 /// from the kernel headers: the number, with *name set; -1 past the end.
 int ws_syscall_at(size_t index, const char **name);
 int ws_install_seccomp_filter(const struct sock_filter *filter, unsigned short count);
+
+// bpf(2): no glibc wrapper, and its argument is a large union (union bpf_attr) that
+// Swift imports awkwardly; these fill it in. The program itself is written in Swift
+// (DeviceFilter.swift): each instruction is passed as the 8 bytes of one struct bpf_insn.
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program. Returns its fd, or -1 with
+/// errno; then, if log_size > 0, the verifier's explanation is in log.
+int ws_bpf_load_device_program(const uint64_t *instructions, uint32_t count, const char *license,
+                               const char *name, char *log, uint32_t log_size);
+/// bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) to a cgroup v2 directory.
+int ws_bpf_attach_device_program(int program_fd, int cgroup_fd);
+/// bpf(BPF_PROG_QUERY, BPF_CGROUP_DEVICE): the IDs of the device programs attached to the
+/// directory itself (not its parents'). Returns how many there are, or -1 with errno.
+int ws_bpf_attached_device_programs(int cgroup_fd, uint32_t *ids, uint32_t capacity);
+/// bpf(BPF_OBJ_GET_INFO_BY_FD): the kernel's ID for a loaded program.
+int ws_bpf_program_id(int program_fd, uint32_t *id);
