@@ -142,8 +142,8 @@ if [ "$CONFIG" = v2 ]; then
     grp=$(grep '^0::' $L/s05.out)
     echo "$grp" | grep -qE '^0::/workshop/[0-9a-f]{12}$'
 else
-    grp=$(grep -E ':(cpu,cpuacct|memory|pids):' $L/s05.out | tr '\n' ' ')
-    [ "$(grep -cE '^[0-9]+:(cpu,cpuacct|memory|pids):/workshop/[0-9a-f]{12}$' $L/s05.out)" = 3 ]
+    grp=$(grep -E ':(cpu,cpuacct|memory|pids|devices):' $L/s05.out | tr '\n' ' ')
+    [ "$(grep -cE '^[0-9]+:(cpu,cpuacct|memory|pids|devices):/workshop/[0-9a-f]{12}$' $L/s05.out)" = 4 ]
 fi
 ok=$?; [ "$RC" = 0 ] || ok=1
 check step05-cgroup $ok "rc=$RC $grp $(err1 s05)"
@@ -187,6 +187,39 @@ case "$how" in "$want"*) ok=0 ;; *) ok=1 ;; esac
 check clone3 $ok "${how:-no such narration line}"
 info "step05 narration: $(grep '▸' $L/s05.err | sed 's/^.*▸ //' | tr '\n' '|')"
 
+# ================================================================ devices: only the standard nodes may be opened
+# Root in the container (every capability in step04/05) makes two nodes and opens them
+# read-only: the kernel log (c 1:11, harmless to read) and a block device (b 7:0, loop0;
+# no loop driver in this guest, so without a devices cgroup the open says ENXIO). step04
+# has no devices cgroup; from step05 on the group refuses both with EPERM (v1: the
+# devices controller; v2: the eBPF program), while mknod itself and the standard nodes work.
+# In step07/08 the user namespace refuses the mknod (CAP_MKNOD of the initial namespace).
+dev_script='mknod /tmp/kmsg c 1 11 && mknod /tmp/disk b 7 0 && echo mknod=ok
+if dd if=/tmp/kmsg of=/dev/null bs=8192 count=1 2>/tmp/e; then echo kmsg=read; else echo "kmsg=$(cat /tmp/e)"; fi
+if head -c 1 /tmp/disk > /dev/null 2>/tmp/e; then echo disk=read; else echo "disk=$(cat /tmp/e)"; fi
+echo "zero=$(head -c 4 /dev/zero | wc -c) urandom=$(head -c 4 /dev/urandom | wc -c)"
+echo x > /dev/null && echo null=ok; exec 3<> /dev/ptmx && echo ptmx=ok'
+run dev04 step04-pivot-root -q -- sh -c "$dev_script"
+got=$(out dev04)
+case "$got" in
+    "mknod=ok|kmsg=read|disk="*"No such device or address"*"|zero=4 urandom=4|null=ok|ptmx=ok"|"mknod=ok|kmsg=read|disk=read|"*) ok=0 ;;
+    *) ok=1 ;;
+esac
+[ "$RC" = 0 ] || ok=1
+check devices-step04 $ok "rc=$RC (no devices cgroup: both nodes open) $got"
+for s in step05-cgroup step08-seccomp; do
+    run dev${s%%-*} $s -- sh -c "$dev_script"
+    got=$(out dev${s%%-*})
+    said=$(grep -m1 '▸ devices:' $L/dev${s%%-*}.err | sed 's/^.*▸ //' | cut -c1-220)
+    if [ $s = step05-cgroup ]; then
+        want="mknod=ok|kmsg=dd: can't open '/tmp/kmsg': Operation not permitted|disk=head: /tmp/disk: Operation not permitted|zero=4 urandom=4|null=ok|ptmx=ok"
+    else
+        want="kmsg=dd: can't open '/tmp/kmsg': No such file or directory|disk=head: /tmp/disk: No such file or directory|zero=4 urandom=4|null=ok|ptmx=ok"
+        grep -q "mknod: /tmp/kmsg: Operation not permitted" $L/dev${s%%-*}.err || got="$got (mknod not refused?)"
+    fi
+    [ "$RC" = 0 ] && [ "$got" = "$want" ]; check devices-${s%%-*} $? "rc=$RC $got; narration: $said"
+done
+
 # ================================================================ cpu: --cpus 0.1 holds a busy loop at 10%
 t0=$(now_cs)
 timeout -s KILL $STEP_TIMEOUT step05-cgroup -q --cpus 0.1 -- sh -c 'while :; do :; done' > $L/cpu.out 2> $L/cpu.err < /dev/null &
@@ -204,6 +237,12 @@ if c=$(find_container $rt); then
     fi
     info "cpu: runtime $rt, container $c (found after $(( $(now_cs) - t0 ))0 ms), group $g; /proc/$c/cgroup: $(tr '\n' ' ' < /proc/$c/cgroup)"
     check cpu-limit-file $lok "$limtxt in $g"
+    if [ "$CONFIG" = v1 ]; then
+        # The same group's devices.list, read from outside: exactly runc's list.
+        gd=$(cg_dir $c devices); list=$(tr '\n' '|' < $gd/devices.list 2>/dev/null)
+        [ "$list" = "c *:* m|b *:* m|c 1:3 rwm|c 1:5 rwm|c 1:7 rwm|c 1:8 rwm|c 1:9 rwm|c 5:0 rwm|c 5:2 rwm|c 136:* rwm|" ]
+        check devices-list $? "$gd/devices.list: $list"
+    fi
     # t=1s and t=4s after the container appeared.
     # nr_periods: how many 100 ms periods the kernel accounted meanwhile; fewer
     # than ~30 means the guest's timers ran late (a starved qemu on a busy host).
@@ -304,7 +343,7 @@ check parallel $? "12 runs (4 at a time) in $(( ($(now_cs) - t0) / 100 ))s: rc=[
 # exiting runtime, so that window is always hit. VM_APPEND=KIT_RACE=0 on
 # run.sh's command line skips it.
 if [ "${KIT_RACE:-1}" = 1 ]; then
-    if [ "$CONFIG" = v2 ]; then par="$CG/workshop"; else par="$CG/cpu,cpuacct/workshop $CG/memory/workshop $CG/pids/workshop"; fi
+    if [ "$CONFIG" = v2 ]; then par="$CG/workshop"; else par="$CG/cpu,cpuacct/workshop $CG/memory/workshop $CG/pids/workshop $CG/devices/workshop"; fi
     ( while :; do rmdir $par 2>/dev/null; done ) &
     adv=$!
     okn=0; first=; n=0
