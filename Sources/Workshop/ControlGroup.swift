@@ -15,10 +15,12 @@ public enum CgroupLayout: String, Sendable {
     /// statfs(2) magic of /sys/fs/cgroup: cgroup2 means unified; a tmpfs of v1 mounts means v1,
     /// hybrid when a cgroup2 is also mounted at /sys/fs/cgroup/unified.
     public static func detect() -> CgroupLayout {
-        if ws_filesystem_magic(root) == WS_CGROUP2_SUPER_MAGIC { return .unified }
-        if ws_filesystem_magic(root + "/unified") == WS_CGROUP2_SUPER_MAGIC { return .hybrid }
+        if isCgroup2(root) { return .unified }
+        if isCgroup2(root + "/unified") { return .hybrid }
         return .legacy
     }
+
+    public static func isCgroup2(_ path: String) -> Bool { ws_filesystem_magic(path) == WS_CGROUP2_SUPER_MAGIC }
 
     public var isV2: Bool { self == .unified }
 
