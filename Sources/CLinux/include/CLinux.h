@@ -3,8 +3,8 @@
 // Why this exists: Glibc's Swift module hides clone/unshare/setns, the CLONE_*
 // flags (they need _GNU_SOURCE), pivot_root and capset (no libc wrapper),
 // prctl and syscall (variadic: Swift cannot call them), statfs magic numbers,
-// and the WIFEXITED family (macros). Each shim is one line of C. The lessons
-// themselves stay in Swift.
+// the WIFEXITED family (macros), and bpf(2) (no wrapper; its argument is a large
+// union). Each shim is a line or a few of C. The lessons themselves stay in Swift.
 #pragma once
 #include <stdint.h>
 #include <sys/types.h>
