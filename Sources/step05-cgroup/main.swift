@@ -4,8 +4,8 @@
 // can *use*. The runtime makes a group for the container, writes its limits
 // (CPU time per 100 ms, memory, number of tasks, which device nodes it may
 // open) and puts the child in it before the child runs a single instruction
-// of its own. Works on cgroup v2
-// (most machines) and v1 (older ones, and hybrids), detected at run time.
+// of its own. Works on cgroup v2 (most machines) and v1 (older ones, and
+// hybrids), detected at run time.
 //
 //   sudo swift run step05-cgroup -- sh -c 'while :; do :; done'   # held at 10% of one CPU
 //   sudo swift run step05-cgroup -- --stats --memory 32m -- sh
