@@ -19,8 +19,20 @@ public final class ContainerRun {
     public var work: String { directory + "/work" }
     public var rootfs: String { directory + "/rootfs" }
 
-    /// overlayfs mount options: lower (read-only image) + upper (this run).
-    public var overlayOptions: String { "lowerdir=\(image.path),upperdir=\(upper),workdir=\(work)" }
+    /// overlayfs mount options: lower (read-only image) + upper (this run). overlayfs splits
+    /// the options at "," and lowerdir at ":": a backslash keeps them in a path (WORKSHOP_HOME=/srv/a,b).
+    public var overlayOptions: String {
+        "lowerdir=\(ContainerRun.escape(image.path)),upperdir=\(ContainerRun.escape(upper)),workdir=\(ContainerRun.escape(work))"
+    }
+
+    static func escape(_ path: String) -> String {
+        var out = ""
+        for character in path {
+            if character == "\\" || character == "," || character == ":" { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
 
     static var containers: String { workshopHome + "/containers" }
     /// Run-time state, on the tmpfs /run: gone after a reboot, like the containers.
@@ -31,30 +43,42 @@ public final class ContainerRun {
         self.image = image
         try makeDirectories(ContainerRun.containers, mode: 0o711)
         try makeDirectories(ContainerRun.locks, mode: 0o700)
-        let removed = ContainerRun.removeStale()
-        if removed > 0 { writeLine(to: STDERR_FILENO, "workshop: removed \(removed) run director\(removed == 1 ? "y" : "ies") left by a runtime that was killed") }
+        ContainerRun.removeStale(report: true)
         id = ContainerRun.newID()
         directory = ContainerRun.containers + "/" + id
         // Take the lock under a temporary name, then rename it into place: a scan
         // never sees an unlocked lock file of a live runtime.
         let temporary = ContainerRun.locks + "/.\(id).lock"
         lock = try check(open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), "create \(temporary)")
-        flock(lock, LOCK_EX)
+        // A new file nobody else has open: the lock cannot be refused, but say so if it is.
+        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            let error = SystemCallError("lock \(temporary)")
+            unlink(temporary)
+            close(lock)
+            throw error
+        }
         try check(rename(temporary, ContainerRun.lockPath(id)), "rename \(temporary)")
         Cleanup.push { [self] in remove() }
-        // 0711: a container root mapped to an unprivileged host uid (step07) must reach its layers.
-        for path in [directory, upper, work, rootfs] {
+        // The run directory is 0700 and owned by the container's root (root, or the mapped
+        // root of step07 that mounts the overlay): no other host user may enter the layer,
+        // where the container may have made setuid files. Inside it, 0711 as before.
+        try check(mkdir(directory, 0o700), "mkdir \(directory)")
+        for path in [upper, work, rootfs] {
             try check(mkdir(path, 0o711), "mkdir \(path)")
         }
         if rootOwner != 0 {
-            for path in [upper, work, rootfs] { try check(chown(path, rootOwner, rootOwner), "chown \(path)") }
+            for path in [directory, upper, work, rootfs] { try check(chown(path, rootOwner, rootOwner), "chown \(path)") }
             try check(chmod(upper, 0o755), "chmod \(upper)")
         }
     }
 
     /// Deletes this run's directories (the overlay itself vanished with the container's mount namespace).
     public func remove() {
-        try? removeTree(directory)
+        do {
+            try removeTree(directory)
+        } catch {
+            writeLine(to: STDERR_FILENO, "workshop: could not remove the run directory \(directory): \(error)")
+        }
         unlink(ContainerRun.lockPath(id))
         close(lock)
     }
@@ -69,17 +93,25 @@ public final class ContainerRun {
         return flock(fd, LOCK_EX | LOCK_NB) != 0
     }
 
-    /// Removes run directories whose runtime died (SIGKILL, power cut). Returns how many.
+    /// Removes run directories whose runtime died (SIGKILL, power cut). Returns how many
+    /// it removed; with `report`, says so (and what it could not remove), truthfully.
     @discardableResult
-    public static func removeStale() -> Int {
+    public static func removeStale(report: Bool = false) -> Int {
         var removed = 0
         for id in directoryEntries(containers) where isContainerID(id) && !isLive(id) {
-            try? removeTree(containers + "/" + id)
-            removed += 1
+            do {
+                try removeTree(containers + "/" + id)
+                removed += 1
+            } catch {
+                if report { writeLine(to: STDERR_FILENO, "workshop: could not remove \(containers)/\(id), left by a runtime that was killed: \(error)") }
+            }
         }
         for name in directoryEntries(locks) where name.hasSuffix(".lock") {
             let id = String(name.dropLast(5))
             if isContainerID(id) && !isLive(id) { unlink(lockPath(id)) }
+        }
+        if report && removed > 0 {
+            writeLine(to: STDERR_FILENO, "workshop: removed \(removed) run director\(removed == 1 ? "y" : "ies") left by a runtime that was killed")
         }
         return removed
     }

@@ -56,7 +56,7 @@ public func writeFile(_ path: String, _ text: String, create: Bool = false, mode
     defer { close(fd) }
     var bytes = Array(text.utf8)
     let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-    if n != bytes.count { throw SystemCallError("write \"\(text)\" to \(path)") }
+    if n != bytes.count { throw SystemCallError("write \"\(printable(text))\" to \(path)") }
 }
 
 public func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -105,44 +105,144 @@ private func entries(of dir: OpaquePointer) -> [String] {
 
 /// rm -rf that never leaves the file system it starts on, so a stray mount
 /// point inside (a container's overlay, say) can never lead it into the host's files.
+///
+/// Iterative, one directory descriptor at a time: it goes down with openat(O_NOFOLLOW)
+/// and back up with "..", checking that ".." is the directory it came from (st_dev,
+/// st_ino). So no depth is too deep: no recursion, no descriptor per level, no path
+/// longer than PATH_MAX (a container can build a tree thousands of levels deep).
 public func removeTree(_ path: String) throws {
     var info = stat()
     guard lstat(path, &info) == 0 else {
         if errno == ENOENT { return }
-        throw SystemCallError("stat \(path)")
+        throw SystemCallError("stat \(printable(path))")
     }
     if (info.st_mode & S_IFMT) != S_IFDIR {
-        try check(unlink(path), "remove \(path)")
+        try removeEntry(AT_FDCWD, path, directory: false, what: path)
         return
     }
-    let dirfd = try check(open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "open \(path)")
-    defer { close(dirfd) }
-    try removeContents(of: dirfd, path: path, device: info.st_dev)
-    if rmdir(path) != 0 && errno != ENOENT { throw SystemCallError("remove \(path)") }
+    var fd = try check(open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "open \(printable(path))")
+    // One level per directory we are in below `path`: who it is, and the subdirectories still to remove.
+    struct Level { var device: dev_t; var inode: ino_t; var name: String; var pending: [String] }
+    var levels: [Level] = []
+    var pending = try clearFiles(in: fd, device: info.st_dev, what: path)
+    defer { close(fd) }
+    while true {
+        if let child = pending.popLast() {
+            let childFD = openat(fd, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard childFD >= 0 else { throw SystemCallError("open \(printable(path))/…/\(printable(child))") }
+            var here = stat()
+            fstat(fd, &here)
+            levels.append(Level(device: here.st_dev, inode: here.st_ino, name: child, pending: pending))
+            close(fd)
+            fd = childFD
+            pending = try clearFiles(in: fd, device: info.st_dev, what: path)
+            continue
+        }
+        // This directory is empty now: go up and remove it.
+        guard let level = levels.popLast() else { break }
+        let parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard parent >= 0 else { throw SystemCallError("open .. in \(printable(path))") }
+        var up = stat()
+        fstat(parent, &up)
+        close(fd)
+        fd = parent
+        guard up.st_dev == level.device && up.st_ino == level.inode else {
+            throw Failure("refusing to go on removing \(printable(path)): a directory in it was moved meanwhile")
+        }
+        try removeEntry(fd, level.name, directory: true, what: path)
+        pending = level.pending
+    }
+    try removeEntry(AT_FDCWD, path, directory: true, what: path)
 }
 
-private func removeContents(of dirfd: Int32, path: String, device: dev_t) throws {
+/// Removes every non-directory in an open directory; returns the names of its subdirectories.
+private func clearFiles(in dirfd: Int32, device: dev_t, what path: String) throws -> [String] {
     let copy = dup(dirfd)   // closedir closes the stream's descriptor; the caller keeps its own
-    guard let dir = fdopendir(copy) else {
+    guard copy >= 0, let dir = fdopendir(copy) else {
         if copy >= 0 { close(copy) }
-        throw SystemCallError("read \(path)")
+        throw SystemCallError("read \(printable(path))")
     }
+    rewinddir(dir)
+    var directories: [String] = []
     for name in entries(of: dir) {
         var info = stat()
         guard fstatat(dirfd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
         if (info.st_mode & S_IFMT) == S_IFDIR {
             if info.st_dev != device {
-                throw Failure("refusing to remove \(path)/\(name): it is a mount point")
+                throw Failure("refusing to remove \(printable(path))/…/\(printable(name)): it is a mount point")
             }
-            let child = try check(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
-                                  "open \(path)/\(name)")
-            defer { close(child) }
-            try removeContents(of: child, path: "\(path)/\(name)", device: device)
-            try check(unlinkat(dirfd, name, AT_REMOVEDIR), "remove \(path)/\(name)")
+            directories.append(name)
         } else {
-            try check(unlinkat(dirfd, name, 0), "remove \(path)/\(name)")
+            try removeEntry(dirfd, name, directory: false, what: path)
         }
     }
+    return directories
+}
+
+/// unlinkat, and if the kernel says EPERM (an immutable or append-only file, or one in
+/// such a directory), clears those flags once and tries again.
+private func removeEntry(_ dirfd: Int32, _ name: String, directory: Bool, what path: String) throws {
+    let flags = directory ? AT_REMOVEDIR : 0
+    if unlinkat(dirfd, name, flags) == 0 || errno == ENOENT { return }
+    if errno == EPERM {
+        clearInodeFlags(dirfd, name)
+        clearInodeFlags(dirfd, ".")
+        if unlinkat(dirfd, name, flags) == 0 { return }
+    }
+    throw SystemCallError("remove \(printable(path))\(name == path ? "" : "/…/" + printable(name))")
+}
+
+/// chattr -ia: a file with the immutable or append-only flag cannot be removed, even by root.
+private func clearInodeFlags(_ dirfd: Int32, _ name: String) {
+    let fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    // FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (the same numbers on x86_64 and aarch64); the kernel reads an int.
+    var flags: Int32 = 0
+    guard ioctl(fd, 0x8008_6601, &flags) == 0 else { return }
+    let immutableOrAppend: Int32 = 0x10 | 0x20   // FS_IMMUTABLE_FL | FS_APPEND_FL
+    if flags & immutableOrAppend == 0 { return }
+    flags &= ~immutableOrAppend
+    _ = ioctl(fd, 0x4008_6602, &flags)
+}
+
+/// Text made safe for a terminal: control characters (and bytes that are not UTF-8)
+/// become escapes, \n, \e, \x9b..., so a file name from an image cannot forge a line
+/// or send the terminal commands.
+public func printable(_ text: String) -> String { printable(bytes: Array(text.utf8)) }
+
+public func printable(bytes: [UInt8]) -> String {
+    var out = ""
+    var i = 0
+    func hex(_ byte: UInt8) -> String { "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16) }
+    while i < bytes.count {
+        let byte = bytes[i]
+        if byte < 0x80 {
+            switch byte {
+            case 0x0a: out += "\\n"
+            case 0x09: out += "\\t"
+            case 0x0d: out += "\\r"
+            case 0x1b: out += "\\e"
+            case 0x5c: out += "\\\\"
+            case 0..<0x20, 0x7f: out += hex(byte)
+            default: out.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+            i += 1
+            continue
+        }
+        // A whole, valid UTF-8 sequence that is not a C1 control (U+0080...U+009F) is kept.
+        let length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc2 ? 2 : 0
+        if length > 0, i + length <= bytes.count, bytes[i + 1..<i + length].allSatisfy({ $0 & 0xc0 == 0x80 }),
+           let scalar = String(validating: bytes[i..<i + length], as: UTF8.self)?.unicodeScalars.first,
+           !(0x80...0x9f).contains(scalar.value), !(0x2028...0x2029).contains(scalar.value) {
+            out.unicodeScalars.append(scalar)
+            i += length
+        } else {
+            out += hex(byte)
+            i += 1
+        }
+    }
+    return out
 }
 
 /// The value of an environment variable, if set and not empty.

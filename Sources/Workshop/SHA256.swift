@@ -96,14 +96,35 @@ public struct SHA256 {
     public static func of(file path: String) throws -> String {
         let fd = try check(open(path, O_RDONLY | O_CLOEXEC), "open \(path)")
         defer { close(fd) }
+        return try of(fd: fd, path: path)
+    }
+
+    /// The SHA-256 of an open file, read from its start.
+    static func of(fd: Int32, path: String) throws -> String {
+        try check(lseek(fd, 0, SEEK_SET), "seek \(printable(path))")
         var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SystemCallError("read \(path)") }
+            if n < 0 { if errno == EINTR { continue }; throw SystemCallError("read \(printable(path))") }
             if n == 0 { break }
             buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
         return hash.finalize()
+    }
+
+    /// 64 hex digits as a lowercase digest (built from the digits, not the input's text); nil if not one.
+    static func hexDigest(_ text: some Collection<UInt8>) -> String? {
+        guard text.count == 64 else { return nil }
+        var out = ""
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): out.unicodeScalars.append(Unicode.Scalar(byte + 32))
+            default: return nil
+            }
+        }
+        return out
     }
 }
