@@ -113,7 +113,7 @@ fetch() {
 
 fail_fetch() { # fail_fetch URL: report the last line of the tool's error (the gist)
     reason=$(tail -n 1 "$WORK/err" 2>/dev/null || true)
-    die 1 "download failed: $1${reason:+ ($reason)}; check the network or ALPINE_MIRROR"
+    die 1 "download failed: $1${reason:+ ($reason)}; offline? set WORKSHOP_ALPINE_TARBALL to a copy of $FILE (once: the kit keeps it), or check the network or ALPINE_MIRROR"
 }
 
 # hash_for FILE LIST: print the hash sha256sum-format LIST records for FILE

@@ -65,6 +65,7 @@ FORWARD(int, archive_read_data_block, (struct archive *a, const void **block, si
         (a, block, size, offset))
 FORWARD(int, archive_read_free, (struct archive *a), (a))
 FORWARD(const char *, archive_error_string, (struct archive *a), (a))
+FORWARD(int, archive_errno, (struct archive *a), (a))
 
 FORWARD(struct archive *, archive_write_disk_new, (void), ())
 FORWARD(int, archive_write_disk_set_options, (struct archive *a, int flags), (a, flags))

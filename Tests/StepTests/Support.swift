@@ -13,11 +13,15 @@ let testHome = ProcessInfo.processInfo.environment["WORKSHOP_TEST_HOME"] ?? "/va
 /// neither sweeps the other's groups.
 let testCgroupParent = ProcessInfo.processInfo.environment["WORKSHOP_TEST_CGROUP_PARENT"] ?? "workshop-tests"
 
-/// The Alpine tarball: $WORKSHOP_ALPINE_TARBALL, or ../shared/rootfs beside the checkout (CI).
+/// The Alpine tarball: $WORKSHOP_ALPINE_TARBALL, or ../shared/rootfs beside the checkout (CI),
+/// or the copy the kit keeps in its downloads once it was given one (offline set up once).
 let alpineTarball: String = {
     if let path = ProcessInfo.processInfo.environment["WORKSHOP_ALPINE_TARBALL"], !path.isEmpty { return path }
-    return packageDirectory.deletingLastPathComponent()
-        .appendingPathComponent("shared/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz").path
+    let name = "alpine-minirootfs-3.20.3-x86_64.tar.gz"
+    let candidates = [packageDirectory.deletingLastPathComponent().appendingPathComponent("shared/rootfs/" + name).path,
+                      testHome + "/downloads/" + name,
+                      (ProcessInfo.processInfo.environment["WORKSHOP_HOME"] ?? "/var/lib/workshop") + "/downloads/" + name]
+    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
 }()
 
 /// The built step executables sit beside the test runner (.build/<triple>/debug/).
