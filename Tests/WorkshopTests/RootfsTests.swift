@@ -197,6 +197,62 @@ final class RootfsTests: XCTestCase {
     }
 }
 
+final class ImagePlumbingTests: XCTestCase {
+    func testChecksumFilesAreParsedStrictly() throws {
+        let directory = NSTemporaryDirectory() + "workshop-sidecar-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let hash = String(repeating: "ab", count: 32)
+        let sidecar = directory + "/x.tar.sha256"
+        func parse(_ text: String) throws -> String? {
+            try text.write(toFile: sidecar, atomically: true, encoding: .utf8)
+            return try Image.readSidecar(sidecar, for: "x.tar")
+        }
+        XCTAssertEqual(try parse(hash), hash, "a bare hash")
+        XCTAssertEqual(try parse(hash + "\n"), hash)
+        XCTAssertEqual(try parse(hash.uppercased() + "  x.tar\n"), hash, "sha256sum's format, hex in either case")
+        XCTAssertEqual(try parse(hash + " *x.tar\r\n"), hash, "binary mode, CRLF")
+        XCTAssertEqual(try parse(String(repeating: "0", count: 64) + "  y.tar\n" + hash + "  dir/x.tar\n"), hash, "the line for this file")
+        for bad in ["../../../../../../../..", String(hash.dropLast()), hash + "0", "g" + hash.dropFirst(), "", "\n",
+                    hash + "\t x.tar", String(repeating: "0", count: 64) + "  y.tar\n" + hash + "  z.tar\n"] {
+            XCTAssertThrowsError(try parse(bad), bad) { error in
+                XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
+                XCTAssertTrue("\(error)".contains("is not a checksum file"), "\(error)")
+            }
+        }
+        XCTAssertNil(try Image.readSidecar(directory + "/none.sha256", for: "none"))
+    }
+
+    func testNamesArePrintedSafely() {
+        XCTAssertEqual(printable("a\nb\u{1b}[2J\tc\\"), "a\\nb\\e[2J\\tc\\\\")
+        XCTAssertEqual(printable(bytes: [0x63, 0xe9, 0x00, 0x7f, 0xc2, 0x9b]), "c\\xe9\\x00\\x7f\\xc2\\x9b", "bad UTF-8 and C1 controls")
+        XCTAssertEqual(printable("café ✓"), "café ✓")
+    }
+
+    func testOverlayOptionsKeepCommasAndColonsInPaths() {
+        XCTAssertEqual(ContainerRun.escape("/srv/a,b:c\\d"), "/srv/a\\,b\\:c\\\\d")
+    }
+
+    /// A tree far deeper than PATH_MAX and than the descriptor limit is still removed.
+    func testRemoveTreeHasNoDepthLimit() throws {
+        let top = NSTemporaryDirectory() + "workshop-deep-\(getpid())"
+        XCTAssertEqual(mkdir(top, 0o755), 0)
+        var fd = open(top, O_RDONLY | O_DIRECTORY)
+        for level in 0..<3000 {
+            XCTAssertEqual(mkdirat(fd, "level-directory", 0o755), 0)
+            if level % 100 == 0 { close(openat(fd, "file", O_CREAT | O_WRONLY, 0o644)) }
+            let next = openat(fd, "level-directory", O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        close(fd)
+        let descriptorsBefore = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        XCTAssertNoThrow(try removeTree(top))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: top))
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0, descriptorsBefore)
+    }
+}
+
 final class PlumbingTests: XCTestCase {
     /// fetch-alpine.sh trusts rootfs-scripts/checksums.sha256, the runtime its own copy: one list.
     func testPinnedChecksumsAgreeWithTheScripts() throws {
