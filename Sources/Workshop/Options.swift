@@ -192,6 +192,17 @@ public struct StepOptions: Sendable {
                     throw UsageError("the mappings must map container id 0 (the container's root)")
                 }
                 if map.count > 340 { throw UsageError("at most 340 mappings (the kernel's limit)") }
+                // The kernel refuses overlapping ranges with a bare EINVAL; say which, in one line.
+                for (i, a) in map.enumerated() {
+                    for b in map[(i + 1)...] {
+                        for (side, x, y) in [("container", a.container, b.container), ("host", a.host, b.host)]
+                        where UInt64(x) < UInt64(y) + UInt64(b.count)
+                            && UInt64(y) < UInt64(x) + UInt64(a.count) {
+                            throw UsageError("the mappings \(a.container):\(a.host):\(a.count) and "
+                                + "\(b.container):\(b.host):\(b.count) overlap in their \(side) ids")
+                        }
+                    }
+                }
             }
         }
         return options

@@ -321,7 +321,8 @@ final class PlumbingTests: XCTestCase {
         // An option of a later step is unknown to an earlier one.
         XCTAssertThrowsError(try StepOptions.parse(["--cpus", "1", "true"], groups: [.output, .namespaces]))
         for bad in [["--hostname", ""], ["--quiet=yes"], ["--cpus", "inf"], ["--pids-limit", "-3"], ["--network", "bridge"],
-                    ["--uidmap", "1:100000:10"], ["--security-opt", "apparmor=x"], ["-x"]] {
+                    ["--uidmap", "1:100000:10"], ["--security-opt", "apparmor=x"], ["-x"],
+                    ["--uidmap", "0:100000:10", "--uidmap", "5:200000:10"], ["--uidmap", "0:100000:10", "--uidmap", "20:100005:10"]] {
             XCTAssertThrowsError(try StepOptions.parse(bad + ["true"], groups: all), "\(bad)") { error in
                 XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
             }
