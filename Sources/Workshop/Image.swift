@@ -64,14 +64,8 @@ public struct Image {
         let fd = try openRegularFile(tarball, what: "rootfs")
         defer { close(fd) }
         let expected = try expectedChecksum(of: tarball)
-        var verified: String? = nil
-        let hash: String
-        if let expected {
-            hash = expected        // checked against the file below, before anything is unpacked from it
-        } else {
-            hash = try SHA256.of(fd: fd, path: tarball)
-            verified = hash
-        }
+        // Checked against the file (in `unpack`) before anything is unpacked from it.
+        let hash = try expected ?? SHA256.of(fd: fd, path: tarball)
         // The cache name: 64 hex digits (validated, or our own digest), never text taken from a file.
         let name = hash + (ownerShift == 0 ? "" : "-uid\(ownerShift)")
         try makeDirectories(images, mode: 0o711)
@@ -80,12 +74,11 @@ public struct Image {
         var image = Image(path: target, source: printable(lastComponent(of: tarball)), unpackMilliseconds: nil)
         if !isDirectory(target) {
             let start = monotonicMilliseconds()
-            verified = try unpack(fd, named: tarball, into: target, expectedChecksum: expected, ownerShift: ownerShift)
-                ?? verified
+            try unpack(fd, named: tarball, into: target, expectedChecksum: expected, ownerShift: ownerShift)
             image.unpackMilliseconds = monotonicMilliseconds() - start
         }
         try secure(target, owner: ownerShift)
-        try keepForOffline(fd, named: tarball, verified: verified)
+        try keepForOffline(fd, named: tarball)
         return image
     }
 
@@ -217,9 +210,8 @@ public struct Image {
 
     /// Checks the checksum, then unpacks into a temporary directory and renames
     /// it into place only when complete: an interrupted or rejected unpack leaves no half image.
-    /// Returns the verified hash, if it computed one.
     static func unpack(_ fd: Int32, named tarball: String, into target: String, expectedChecksum: String?,
-                       ownerShift: UInt32) throws -> String? {
+                       ownerShift: UInt32) throws {
         let images = parentDirectory(of: target)
         // One unpack at a time; whoever waited may find the work done.
         let lock = try check(open(images + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600), "open \(images)/.lock")
@@ -227,7 +219,7 @@ public struct Image {
         while flock(lock, LOCK_EX) != 0 {
             if errno != EINTR { throw SystemCallError("lock \(images)/.lock") }
         }
-        if isDirectory(target) { return nil }
+        if isDirectory(target) { return }
         var removed: [String] = []
         for name in directoryEntries(images) where name.hasPrefix(".tmp-") {
             // Left by an unpack that was killed (we hold the lock: nobody is writing it).
@@ -242,13 +234,11 @@ public struct Image {
             writeLine(to: STDERR_FILENO, "workshop: removed \(removed.count) unfinished image\(removed.count == 1 ? "" : "s") "
                 + "left by an unpack that was stopped: \(removed.map { printable($0) }.joined(separator: ", "))")
         }
-        var verified: String? = nil
         if let expectedChecksum {
             let actual = try SHA256.of(fd: fd, path: tarball)
             guard actual == expectedChecksum else {
                 throw Failure("checksum mismatch for \(printable(tarball)): expected \(expectedChecksum), got \(actual): refusing it")
             }
-            verified = actual
         }
         let temporary = images + "/.tmp-" + lastComponent(of: target)
         try check(mkdir(temporary, 0o700), "mkdir \(temporary)")
@@ -262,7 +252,6 @@ public struct Image {
             try? removeTree(temporary)
             throw error
         }
-        return verified
     }
 
     /// The most an image may take once unpacked: WORKSHOP_IMAGE_MAX_BYTES (a number of
@@ -411,7 +400,7 @@ public struct Image {
             guard archive_write_header(writer, entry) == ARCHIVE_OK else {
                 throw refuse(libarchiveError(writer))
             }
-            created += 1
+            if !path.isEmpty { created += 1 }
             if kind == .file && declared > 0 {
                 var block: UnsafeRawPointer?
                 var length = 0
@@ -468,7 +457,7 @@ public struct Image {
             if errno == ENOENT { throw Failure("\(what) \(shown) does not exist") }
             throw SystemCallError("stat \(shown)")
         }
-        func check(_ info: stat) throws {
+        func requireRegular(_ info: stat) throws {
             let type = info.st_mode & S_IFMT
             guard type == S_IFREG else {
                 let kind = type == S_IFIFO ? "a FIFO" : type == S_IFCHR ? "a character device"
@@ -479,13 +468,13 @@ public struct Image {
                 throw Failure("\(what) \(shown) is too large (\(info.st_size) bytes) to be one")
             }
         }
-        try check(info)
+        try requireRegular(info)
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw SystemCallError("open \(shown)") }
         do {
             var opened = stat()
-            try Glibc_check(fstat(fd, &opened), "stat \(shown)")
-            try check(opened)
+            try check(fstat(fd, &opened), "stat \(shown)")
+            try requireRegular(opened)
         } catch {
             close(fd)
             throw error
@@ -496,14 +485,14 @@ public struct Image {
     /// Keeps a copy of a given Alpine tarball in downloads/, so that later runs (and the
     /// tests) find it without WORKSHOP_ALPINE_TARBALL and without the network. Copied from
     /// the verified descriptor; published (renamed) only if its hash is the pinned one.
-    static func keepForOffline(_ fd: Int32, named tarball: String, verified: String?) throws {
+    static func keepForOffline(_ fd: Int32, named tarball: String) throws {
         let name = lastComponent(of: tarball)
         guard name == Alpine.tarballName, let known = Alpine.knownChecksums[name] else { return }
         let copy = downloads + "/" + name
         guard !fileExists(copy) else { return }
         try makeDirectories(downloads)
         let temporary = downloads + "/.\(name).partial.\(getpid())"
-        let out = try Glibc_check(open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644), "create \(temporary)")
+        let out = try check(open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644), "create \(temporary)")
         var hash = SHA256()
         var ok = lseek(fd, 0, SEEK_SET) == 0
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -522,14 +511,7 @@ public struct Image {
         } else {
             unlink(temporary)
         }
-        _ = verified
     }
-}
-
-/// `check` under another name, for use inside a function that has a local `check`.
-@discardableResult
-func Glibc_check<T: BinaryInteger>(_ result: T, _ action: @autoclosure () -> String) throws -> T {
-    try check(result, action())
 }
 
 /// What one extraction has made so far, in memory: the directory it unpacks into is new

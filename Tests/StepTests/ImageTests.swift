@@ -680,6 +680,8 @@ final class ImageTests: StepTestCase {
         try assertRefused(work + "/nothing.tar.gz", saying: "nothing.tar.gz holds no files: not an image")
         let onlyDevices = try tarball("only-devices.tar", good: false) { $0.add("null", .character, mode: 0o666, device: (1, 3)) }
         try assertRefused(onlyDevices, saying: "only-devices.tar holds no files")
+        let onlyRoot = try tarball("only-root.tar", good: false) { $0.add("./", .directory, mode: 0o755) }
+        try assertRefused(onlyRoot, saying: "only-root.tar holds no files")
     }
 
     func testEveryCompressionTheKitNamesWorks() throws {
