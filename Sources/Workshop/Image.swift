@@ -69,7 +69,10 @@ public struct Image {
         // The cache name: 64 hex digits (validated, or our own digest), never text taken from a file.
         let name = hash + (ownerShift == 0 ? "" : "-uid\(ownerShift)")
         try makeDirectories(images, mode: 0o711)
-        try check(chmod(images, 0o711), "chmod \(images)")
+        var info = stat()
+        if stat(images, &info) == 0 && info.st_mode & 0o7777 != 0o711 {   // made by an older kit (0755)
+            try check(chmod(images, 0o711), "chmod \(images)")
+        }
         let target = images + "/" + name
         var image = Image(path: target, source: printable(lastComponent(of: tarball)), unpackMilliseconds: nil)
         if !isDirectory(target) {
