@@ -364,3 +364,122 @@ int ws_bpf_program_id(int program_fd, uint32_t *id) {
     *id = info.id;
     return 0;
 }
+
+// ── The process boundary ──
+#include <sys/resource.h>
+#include <termios.h>
+
+int ws_pty_open_master(const char *ptmx) {
+    int master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) != 0) {
+        int saved = errno;
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    return master;
+}
+
+int ws_pty_open_peer(int master) {
+    return ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+}
+
+int ws_set_controlling_terminal(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
+
+int ws_copy_window_size(int from, int to) {
+    struct winsize size;
+    if (ioctl(from, TIOCGWINSZ, &size) != 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &size);
+}
+
+int ws_send_fd(int socket, int fd) {
+    char byte = 'T';
+    struct iovec data = {&byte, 1};
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {0};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control.space;
+    message.msg_controllen = sizeof control.space;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof(int));
+    ssize_t sent;
+    do { sent = sendmsg(socket, &message, MSG_NOSIGNAL); } while (sent < 0 && errno == EINTR);
+    return sent == 1 ? 0 : -1;
+}
+
+int ws_receive_fd(int socket) {
+    char byte;
+    struct iovec data = {&byte, 1};
+    union { struct cmsghdr header; char space[CMSG_SPACE(sizeof(int))]; } control;
+    struct msghdr message = {0};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control.space;
+    message.msg_controllen = sizeof control.space;
+    ssize_t got;
+    do { got = recvmsg(socket, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT); } while (got < 0 && errno == EINTR);
+    if (got != 1) { if (got == 0) errno = ENOMSG; return -1; }
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (!header || header->cmsg_type != SCM_RIGHTS) { errno = ENOMSG; return -1; }
+    int fd;
+    memcpy(&fd, CMSG_DATA(header), sizeof(int));
+    return fd;
+}
+
+int ws_socketpair_cloexec(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+const int WS_CLOSE_RANGE_CLOEXEC = CLOSE_RANGE_CLOEXEC;
+
+int ws_close_range(unsigned int first, unsigned int last, int flags) {
+#ifdef SYS_close_range
+    return (int)syscall(SYS_close_range, first, last, flags);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int ws_prlimit(pid_t pid, int resource, uint64_t soft, uint64_t hard) {
+    struct rlimit limit = {soft, hard};
+    return prlimit(pid, resource, &limit, NULL);
+}
+
+int ws_getrlimit(pid_t pid, int resource, uint64_t *soft, uint64_t *hard) {
+    struct rlimit limit;
+    if (prlimit(pid, resource, NULL, &limit) != 0) return -1;
+    *soft = limit.rlim_cur;
+    *hard = limit.rlim_max;
+    return 0;
+}
+
+const uint64_t WS_RLIM_INFINITY = RLIM_INFINITY;
+
+int ws_rlimit_resource(const char *name) {
+    static const struct { const char *name; int resource; } table[] = {
+        {"core", RLIMIT_CORE}, {"cpu", RLIMIT_CPU}, {"data", RLIMIT_DATA}, {"fsize", RLIMIT_FSIZE},
+        {"locks", RLIMIT_LOCKS}, {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE},
+        {"nice", RLIMIT_NICE}, {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"rss", RLIMIT_RSS},
+        {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME}, {"sigpending", RLIMIT_SIGPENDING},
+        {"stack", RLIMIT_STACK},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].name, name) == 0) return table[i].resource;
+    return -1;
+}
+
+int ws_has_exited(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 1;
+    return info.si_pid == pid;
+}

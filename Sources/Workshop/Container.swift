@@ -17,6 +17,9 @@ public final class Container {
     public private(set) var bornInCgroup = false
     private var syncWrite: Int32
     private var errorRead: Int32
+    private var consoleSocket: Int32 = -1
+    /// The relay between the caller's terminal and the container's pty, once it sent its master.
+    private var terminal: TerminalRelay?
     private var exited = false
 
     private init(pid: pid_t, syncWrite: Int32, errorRead: Int32) {
@@ -29,13 +32,20 @@ public final class Container {
     /// exec'ing (see `execute`), and anything it throws reaches the parent.
     /// With a cgroup v2 directory, the child is born inside it (clone3 +
     /// CLONE_INTO_CGROUP) where the kernel allows; otherwise the caller moves it in before `release()`.
+    /// `stdio` says whether the container gets its own pseudo-terminal and which descriptors it keeps
+    /// (Workshop/Terminal.swift: every container gets its own session, whatever the step).
     public static func start(
-        flags: Int32, cgroupDirectory: Int32? = nil, _ body: @escaping () throws -> Never
+        flags: Int32, cgroupDirectory: Int32? = nil, stdio: OutputOptions, _ body: @escaping () throws -> Never
     ) throws -> Container {
         let sync = try makePipe()
         let errors = try makePipe()
+        // The console socket: the child sends its pty master back over it (runc's --console-socket).
+        let console = stdio.wantsTerminal ? try makeSocketPair() : nil
         let child = ChildContext(syncRead: sync.read, syncWrite: sync.write,
                                  errorRead: errors.read, errorWrite: errors.write, body: body)
+        child.boundary = ChildBoundary(syncRead: sync.read, consoleSocket: console?.child ?? -1,
+                                       preservedDescriptors: stdio.preservedDescriptors)
+        child.consoleParent = console?.parent ?? -1
         let context = Unmanaged.passRetained(child).toOpaque()
         defer { Unmanaged<ChildContext>.fromOpaque(context).release() }
 
@@ -53,13 +63,16 @@ public final class Container {
         let cloneErrno = errno
         close(sync.read)
         close(errors.write)
+        if let console { close(console.child) }
         guard pid > 0 else {
             close(sync.write)
             close(errors.read)
+            if let console { close(console.parent) }
             throw cloneFailure(flags: flags, errno: cloneErrno)
         }
         let container = Container(pid: pid, syncWrite: sync.write, errorRead: errors.read)
         container.bornInCgroup = born
+        container.consoleSocket = console?.parent ?? -1
         // If the runtime fails before the container runs, nothing may be left behind.
         Cleanup.push { [container] in container.killAndReap() }
         // A child that dies early must not kill us with SIGPIPE on the sync pipe: we want
@@ -73,31 +86,55 @@ public final class Container {
     public func release() throws {
         var byte: UInt8 = 1
         let sent = write(syncWrite, &byte, 1)
-        close(syncWrite)
-        syncWrite = -1
         if sent != 1 {
-            close(errorRead)
-            errorRead = -1
+            closeSetupDescriptors()
+            if consoleSocket >= 0 { close(consoleSocket) }
+            consoleSocket = -1
             let status = waitForExit()
             throw Failure("the container's process died before it was released (exit code \(status))")
         }
         let report = (try? readAll(errorRead, path: "error pipe")) ?? []
-        close(errorRead)
-        errorRead = -1
-        guard !report.isEmpty else { return }
-        // "CODE message" from the child: it failed before or at exec.
-        let text = String(decoding: report, as: UTF8.self)
-        let parts = text.split(separator: " ", maxSplits: 1)
-        let code = parts.first.flatMap { Int32($0) } ?? Failure.runtimeExitCode
-        _ = waitForExit()
-        throw Failure(parts.count > 1 ? String(parts[1]) : text, exitCode: code)
+        // Only now, when it has exec'd: until then the child checks that this end is open
+        // to know the runtime is alive (`rearmParentDeathSignal`).
+        closeSetupDescriptors()
+        guard report.isEmpty else {
+            if consoleSocket >= 0 { close(consoleSocket) }
+            consoleSocket = -1
+            // "CODE message" from the child: it failed before or at exec.
+            let text = String(decoding: report, as: UTF8.self)
+            let parts = text.split(separator: " ", maxSplits: 1)
+            let code = parts.first.flatMap { Int32($0) } ?? Failure.runtimeExitCode
+            _ = waitForExit()
+            throw Failure(parts.count > 1 ? String(parts[1]) : text, exitCode: code)
+        }
+        if consoleSocket >= 0 {
+            // The child sent its pty master before exec'ing: it is waiting in the socket.
+            let master = ws_receive_fd(consoleSocket)
+            close(consoleSocket)
+            consoleSocket = -1
+            guard master >= 0 else {
+                throw Failure("the container sent no terminal: \(String(cString: strerror(errno)))")
+            }
+            let relay = TerminalRelay(master: master)
+            terminal = relay
+            Cleanup.push { relay.restoreHostTerminal() }
+            relay.start()
+        }
+    }
+
+    private func closeSetupDescriptors() {
+        for fd in [syncWrite, errorRead] where fd >= 0 { close(fd) }
+        (syncWrite, errorRead) = (-1, -1)
     }
 
     /// Waits for the child; calls `tick` about once a second while it runs (for --stats).
     /// Returns the exit code the runtime should use: the command's status, or 128+N for signal N.
     public func waitForExit(tick: (() -> Void)? = nil) -> Int32 {
         var status: Int32 = 0
-        if let tick, let pidfd = Optional(ws_pidfd_open(pid)), pidfd >= 0 {
+        if let terminal {
+            terminal.relay(until: pid, tick: tick)
+            terminal.restoreHostTerminal()
+        } else if let tick, let pidfd = Optional(ws_pidfd_open(pid)), pidfd >= 0 {
             defer { close(pidfd) }
             var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
             while poll(&descriptor, 1, 1000) == 0 || (descriptor.revents == 0 && errno == EINTR) {
@@ -128,6 +165,8 @@ public final class Container {
 private final class ChildContext {
     let syncRead: Int32, syncWrite: Int32, errorRead: Int32, errorWrite: Int32
     let body: () throws -> Never
+    var boundary: ChildBoundary?
+    var consoleParent: Int32 = -1
 
     init(syncRead: Int32, syncWrite: Int32, errorRead: Int32, errorWrite: Int32, body: @escaping () throws -> Never) {
         (self.syncRead, self.syncWrite, self.errorRead, self.errorWrite) = (syncRead, syncWrite, errorRead, errorWrite)
@@ -145,14 +184,17 @@ private let childEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { r
     let child = Unmanaged<ChildContext>.fromOpaque(raw!).takeUnretainedValue()
     close(child.syncWrite)
     close(child.errorRead)
+    if child.consoleParent >= 0 { close(child.consoleParent) }
     // Die with the runtime: a container must never outlive the process that manages it.
     _ = ws_prctl(WS_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
     var byte: UInt8 = 0
     var n = 0
     repeat { n = read(child.syncRead, &byte, 1) } while n < 0 && errno == EINTR
-    close(child.syncRead)
     // EOF: the runtime failed or died before releasing us; say nothing, it reports.
+    // (The sync pipe stays open, close-on-exec: its hang-up tells us later that the runtime died.)
     guard n == 1 else { _exit(Failure.runtimeExitCode) }
+    childBoundary = child.boundary
+    childBoundary?.prepare()
     do {
         try child.body()
     } catch let failure as Failure {
@@ -186,7 +228,11 @@ public func hostEnvironment() -> [String] {
 
 /// execve(2) the command, searching PATH like a shell. Throws Docker's codes:
 /// 127 when nothing by that name exists, 126 when it exists but cannot run.
-public func execute(_ command: [String], environment: [String]) throws -> Never {
+/// Before that, the container leaves the caller's session and descriptors (`ChildBoundary`);
+/// with `init`, a tiny init stays PID 1 and the command runs as its child (`--init`, Workshop/Init.swift).
+public func execute(_ command: [String], environment: [String], init runsInit: Bool = false) throws -> Never {
+    try childBoundary?.enter()
+    if runsInit { try startInit() }   // returns in the command's process only
     let name = command[0]
     var candidates: [String] = []
     if name.contains("/") {
@@ -223,16 +269,13 @@ nonisolated(unsafe) private var signalsForwarded: Int32 = 0
 private let forwardedSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
 /// `kill` aimed at the runtime goes to the container; the third one is a SIGKILL (as docker does).
-/// On a terminal, Ctrl-C and Ctrl-\\ already reach the container's processes (they share the
-/// terminal's foreground process group): the runtime ignores them rather than doubling them.
+/// The container has its own session, so Ctrl-C on the caller's terminal never reaches it directly:
+/// with a pty it is a byte the relay passes on (the container's terminal sends SIGINT to its own
+/// foreground process group); without one it reaches the runtime, which forwards it to PID 1 like
+/// `docker run` without -t (PID 1 ignores it unless it handles it, or runs under --init).
 private func forwardSignals(to pid: pid_t) {
     signalTarget = pid
-    let onTerminal = isatty(STDIN_FILENO) == 1
     for signal in forwardedSignals {
-        if onTerminal && (signal == SIGINT || signal == SIGQUIT) {
-            Glibc.signal(signal, SIG_IGN)
-            continue
-        }
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { number in
             signalsForwarded += 1
@@ -245,6 +288,12 @@ private func forwardSignals(to pid: pid_t) {
 
 private func stopForwardingSignals() {
     for signal in forwardedSignals { Glibc.signal(signal, SIG_DFL) }
+}
+
+private func makeSocketPair() throws -> (parent: Int32, child: Int32) {
+    var fds: [Int32] = [0, 0]
+    try check(ws_socketpair_cloexec(&fds), "socketpair (console socket)")
+    return (fds[0], fds[1])
 }
 
 private func makePipe() throws -> (read: Int32, write: Int32) {

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 // The command line grows with the steps: each step names the option groups of
@@ -9,18 +10,25 @@ import Glibc
 
 /// The option groups, one per layer that has options.
 public enum OptionGroup: Sendable {
-    case output        // step01+: -q
-    case namespaces    // step02+: --hostname, --network
+    case output        // step01+: -q, -t, -i, --preserve-fds
+    case namespaces    // step02+: --hostname, --network, --init
     case filesystem    // step03+: --rootfs, --try-escape
-    case resources     // step05+: --cpus, --memory, --pids-limit, --stats
+    case resources     // step05+: --cpus, --memory, --pids-limit, --stats, --ulimit
     case privileges    // step06+: --cap-add, --cap-drop
     case users         // step07+: --uidmap, --gidmap
     case security      // step08:  --security-opt
 }
 
-/// step01+: how much the step tells.
+/// step01+: how much the step tells, and the container's stdio.
 public struct OutputOptions: Sendable {
     public var quiet = false
+    /// -t: a pseudo-terminal even when stdin is not a terminal (with one, the container always gets a pty).
+    public var tty = false
+    /// --preserve-fds N (runc's): descriptors 3...3+N-1 stay open in the container; all others above 2 close.
+    public var preservedDescriptors = 0
+
+    /// Does the container get its own pseudo-terminal? Yes when stdin is a terminal (`docker run -it`), or with -t.
+    public var wantsTerminal: Bool { tty || isatty(STDIN_FILENO) == 1 }
 }
 
 public enum NetworkMode: String, Sendable {
@@ -34,6 +42,8 @@ public enum NetworkMode: String, Sendable {
 public struct NamespaceOptions: Sendable {
     public var hostname = "container"
     public var network: NetworkMode = .none
+    /// --init: a tiny PID 1 forwards signals to the command and reaps orphans (chapter 02).
+    public var runsInit = false
 }
 
 /// step03+: the root filesystem.
@@ -49,6 +59,53 @@ public struct ResourceOptions: Sendable {
     public var memory: MemorySize?
     public var pidsLimit: Int?
     public var stats = false
+    /// --ulimit values, on top of `ResourceLimit.defaults`.
+    public var ulimits: [ResourceLimit] = []
+
+    /// The limits the container gets: runc's default spec (nofile 1024:1024), then each --ulimit (the last of a name wins).
+    public var resourceLimits: [ResourceLimit] {
+        var result: [ResourceLimit] = []
+        for limit in ResourceLimit.defaults + ulimits {
+            result.removeAll { $0.name == limit.name }
+            result.append(limit)
+        }
+        return result
+    }
+}
+
+/// One setrlimit(2) limit, named as `docker run --ulimit` names them: `nofile=1024:2048`.
+public struct ResourceLimit: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    /// RLIMIT_*; `WS_RLIM_INFINITY` for unlimited (written -1, as Docker does).
+    public var resource: Int32
+    public var soft: UInt64
+    public var hard: UInt64
+
+    /// runc's default spec (`runc spec`): 1024 open files. Everything else is the caller's.
+    public static let defaults = [ResourceLimit(argument: "nofile=1024:1024")!]
+
+    /// `name=soft[:hard]`; hard defaults to soft; -1 means unlimited.
+    public init?(argument: String) {
+        let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let resource = ws_rlimit_resource(String(parts[0]))
+        guard resource >= 0 else { return nil }
+        let values = parts[1].split(separator: ":", omittingEmptySubsequences: false)
+        guard values.count == 1 || values.count == 2 else { return nil }
+        func value(_ text: Substring) -> UInt64? {
+            if text == "-1" || text == "unlimited" { return WS_RLIM_INFINITY }
+            return UInt64(text)
+        }
+        guard let soft = value(values[0]), let hard = values.count == 2 ? value(values[1]) : soft, soft <= hard else {
+            return nil
+        }
+        (name, self.resource, self.soft, self.hard) = (String(parts[0]), resource, soft, hard)
+    }
+
+    public var description: String {
+        func text(_ value: UInt64) -> String { value == WS_RLIM_INFINITY ? "unlimited" : String(value) }
+        return "\(name)=\(text(soft)):\(text(hard))"
+    }
 }
 
 /// A size with Docker's suffixes: b, k, m, g (powers of 1024).
@@ -164,6 +221,11 @@ public struct StepOptions: Sendable {
             index += 1
             if word == "--" { break }
             if word == "-h" || word == "--help" { throw HelpRequest() }
+            // `docker run -it`: both flags in one word.
+            if word == "-it" || word == "-ti" {
+                options.output.tty = true
+                continue
+            }
             guard word.hasPrefix("-"), word != "-" else { index -= 1; break }   // the command starts here
             // --name=value or --name value
             let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -276,6 +338,21 @@ struct OptionSpec: Sendable {
         OptionSpec(.output, "--quiet", short: "-q", help: "Do not narrate what the step does (stderr).") { options, _ in
             options.output.quiet = true
         },
+        OptionSpec(.output, "--tty", short: "-t",
+                   help: "Give the container its own pseudo-terminal even when stdin is not one. With a terminal on stdin it always gets one (as docker run -it): the runtime relays keys and output and puts your terminal in raw mode, so Ctrl-C goes to the container's foreground process.") {
+            options, _ in
+            options.output.tty = true
+        },
+        OptionSpec(.output, "--interactive", short: "-i",
+                   help: "Accepted for docker run -i: the container always reads the runtime's stdin.") { _, _ in },
+        OptionSpec(.output, "--preserve-fds", value: "n",
+                   help: "Pass descriptors 3 to 3+n-1 on to the container (as runc). Every other descriptor above 2 is closed. Default: 0.") {
+            options, value in
+            guard let count = Int(value), count >= 0, count <= 1 << 20 else {
+                throw UsageError("--preserve-fds must be a whole number, 0 or more, not '\(value)'")
+            }
+            options.output.preservedDescriptors = count
+        },
         OptionSpec(.namespaces, "--hostname", value: "name", help: "Hostname inside the container (default: container).") {
             options, value in
             // sethostname(2) takes at most 64 bytes.
@@ -289,6 +366,11 @@ struct OptionSpec: Sendable {
                 throw UsageError("--network must be 'none' or 'host', not '\(value)'")
             }
             options.namespaces.network = mode
+        },
+        OptionSpec(.namespaces, "--init",
+                   help: "Run a tiny init as PID 1 that forwards signals to the command and reaps orphaned processes (as docker run --init).") {
+            options, _ in
+            options.namespaces.runsInit = true
         },
         OptionSpec(.filesystem, "--rootfs", value: "path",
                    help: "Image to use as the root: a directory or a .tar.gz (default: the Alpine minirootfs).") {
@@ -324,6 +406,14 @@ struct OptionSpec: Sendable {
         OptionSpec(.resources, "--stats",
                    help: "Print the container's CPU, memory and task count from its cgroup once a second.") { options, _ in
             options.resources.stats = true
+        },
+        OptionSpec(.resources, "--ulimit", value: "name=soft[:hard]",
+                   help: "A resource limit (setrlimit), e.g. nofile=2048:4096, nproc=64, core=0; -1 is unlimited. Repeatable. Default: nofile=1024:1024.") {
+            options, value in
+            guard let limit = ResourceLimit(argument: value) else {
+                throw UsageError("--ulimit wants NAME=SOFT[:HARD] with soft <= hard and NAME one of core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack; not '\(value)'")
+            }
+            options.resources.ulimits.append(limit)
         },
         OptionSpec(.privileges, "--cap-add", value: "name",
                    help: "Add a capability to Docker's default set (e.g. SYS_ADMIN, or ALL). Repeatable.") { options, value in

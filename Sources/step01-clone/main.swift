@@ -25,7 +25,7 @@ exitOnFailure(step: "step01-clone") {
     // SIGCHLD tells the kernel to signal us when the child exits, so we can wait for it.
     let flags: Int32 = 0
 
-    let container = try Container.start(flags: flags) {
+    let container = try Container.start(flags: flags, stdio: options.output) {
         // ── Here we are the child. It runs the command in place of itself. ──
         try execute(options.command.command, environment: hostEnvironment())
     }

@@ -33,7 +33,7 @@ exitOnFailure(step: "step02-namespaces") {
         flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
     }
 
-    let container = try Container.start(flags: flags) {
+    let container = try Container.start(flags: flags, stdio: options.output) {
         // ── Here we are the child, inside the new namespaces. ──
 
         // ── NEW in step02 ──
@@ -51,7 +51,8 @@ exitOnFailure(step: "step02-namespaces") {
             try check(ws_link_up("lo"), "bring lo up")
         }
 
-        try execute(options.command.command, environment: hostEnvironment())
+        try execute(options.command.command, environment: hostEnvironment(),
+                    init: options.namespaces.runsInit)   // NEW in step02: --init, a PID 1 that does PID 1's duties
     }
 
     say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")

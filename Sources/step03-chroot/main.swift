@@ -39,7 +39,7 @@ exitOnFailure(step: "step03-chroot") {
         flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
     }
 
-    let container = try Container.start(flags: flags) {
+    let container = try Container.start(flags: flags, stdio: options.output) {
         // ── Here we are the child, inside the new namespaces. ──
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
@@ -64,7 +64,8 @@ exitOnFailure(step: "step03-chroot") {
         }
 
         // The image's programs, with a clean environment as docker run gives.
-        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname))
+        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
+                    init: options.namespaces.runsInit)
     }
 
     say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")

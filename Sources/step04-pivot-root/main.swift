@@ -37,7 +37,7 @@ exitOnFailure(step: "step04-pivot-root") {
         flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
     }
 
-    let container = try Container.start(flags: flags) {
+    let container = try Container.start(flags: flags, stdio: options.output) {
         // ── Here we are the child, inside the new namespaces. ──
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
@@ -71,7 +71,8 @@ exitOnFailure(step: "step04-pivot-root") {
             try attemptChrootEscape()   // the same attack as in step03
         }
 
-        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname))
+        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
+                    init: options.namespaces.runsInit)
     }
 
     say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")

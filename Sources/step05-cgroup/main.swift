@@ -51,7 +51,7 @@ exitOnFailure(step: "step05-cgroup") {
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
 
-    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory) {
+    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
         // ── Here we are the child, inside the new namespaces. ──
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
@@ -84,7 +84,8 @@ exitOnFailure(step: "step05-cgroup") {
             try attemptChrootEscape()   // the attack of chapter 03: it stays inside
         }
 
-        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname))
+        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
+                    init: options.namespaces.runsInit)
     }
 
     say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
@@ -103,6 +104,8 @@ exitOnFailure(step: "step05-cgroup") {
         try group.add(container.pid)
     }
     if let groupDirectory { close(groupDirectory) }
+    // ── NEW in step05: per-process limits (setrlimit), set from here before it runs: nofile 1024 and --ulimit ──
+    try applyResourceLimits(options.resources.resourceLimits, to: container.pid)
 
     say.say("\(group.layout.description)")
     say.say("group \(ControlGroup.parentName)/\(group.id): " + group.written.joined(separator: ", "))
@@ -116,6 +119,8 @@ exitOnFailure(step: "step05-cgroup") {
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
     say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
     say.look(devices.look)   // NEW in step05
+    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))
+    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")
 
     try container.release()
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil

@@ -54,7 +54,7 @@ exitOnFailure(step: "step06-capabilities") {
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
 
-    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory) {
+    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
         // ── Here we are the child, inside the new namespaces. ──
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
@@ -93,7 +93,8 @@ exitOnFailure(step: "step06-capabilities") {
         try setCapabilities(effective: capabilities, permitted: capabilities,   // 3. capset(2)
                             inheritable: CapabilitySet(mask: 0))
 
-        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname))
+        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
+                    init: options.namespaces.runsInit)
     }
 
     say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
@@ -112,6 +113,8 @@ exitOnFailure(step: "step06-capabilities") {
         try group.add(container.pid)
     }
     if let groupDirectory { close(groupDirectory) }
+    // per-process limits (setrlimit), set from here before it runs: nofile 1024 and --ulimit
+    try applyResourceLimits(options.resources.resourceLimits, to: container.pid)
 
     say.say("\(group.layout.description)")
     say.say("group \(ControlGroup.parentName)/\(group.id): " + group.written.joined(separator: ", "))
@@ -125,6 +128,8 @@ exitOnFailure(step: "step06-capabilities") {
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
     say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
     say.look(devices.look)
+    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))
+    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")
     say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
     say.look("grep Cap /proc/\(container.pid)/status; capsh --decode=\(capabilities.hex)")
 

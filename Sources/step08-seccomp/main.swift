@@ -63,13 +63,15 @@ exitOnFailure(step: "step08-seccomp") {
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
 
-    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory) {
+    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
         // ── Here we are the child, inside the new namespaces. ──
 
         // Become the container's root, now that the parent wrote our id maps
         try check(setgroups(0, nil), "setgroups")
         try check(setgid(0), "setgid(0)")
         try check(setuid(0), "setuid(0)")   // host uid 100000 by default
+        // changing credentials cleared the parent-death signal: set it again
+        try rearmParentDeathSignal()
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
         try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")
@@ -117,7 +119,8 @@ exitOnFailure(step: "step08-seccomp") {
             try SeccompFilter.install(filter)
         }
 
-        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname))
+        try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
+                    init: options.namespaces.runsInit)
     }
 
     say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
@@ -136,6 +139,8 @@ exitOnFailure(step: "step08-seccomp") {
         try group.add(container.pid)
     }
     if let groupDirectory { close(groupDirectory) }
+    // per-process limits (setrlimit), set from here before it runs: nofile 1024 and --ulimit
+    try applyResourceLimits(options.resources.resourceLimits, to: container.pid)
 
     // only a process outside the user namespace can write its id maps
     try writeIDMaps(pid: container.pid, uids: options.users.uidMap, gids: options.users.gidMap)
@@ -152,6 +157,8 @@ exitOnFailure(step: "step08-seccomp") {
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
     say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
     say.look(devices.look)
+    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))
+    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")
     say.say("user namespace: uid_map \(options.users.uidMap.map(\.description).joined(separator: "; ")), gid_map \(options.users.gidMap.map(\.description).joined(separator: "; ")) (container root = host uid \(hostRoot))")
     say.look("cat /proc/\(container.pid)/uid_map; ps -o user,pid,cmd -p \(container.pid)   # root inside, \(hostRoot) outside")
     say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")

@@ -85,3 +85,32 @@ int ws_bpf_attach_device_program(int program_fd, int cgroup_fd);
 int ws_bpf_attached_device_programs(int cgroup_fd, uint32_t *ids, uint32_t capacity);
 /// bpf(BPF_OBJ_GET_INFO_BY_FD): the kernel's ID for a loaded program.
 int ws_bpf_program_id(int program_fd, uint32_t *id);
+
+// ── The process boundary: terminals, descriptors, resource limits ──
+// ioctl(2) and the SCM_RIGHTS control message are variadic or macro-built in C.
+
+/// Opens a pty master at `ptmx` (O_NOCTTY, close-on-exec) and unlocks its peer. -1 with errno.
+int ws_pty_open_master(const char *ptmx);
+/// The peer (slave) of a pty master, opened through the master (TIOCGPTPEER), so it works
+/// whatever /dev/pts the caller sees. -1 with errno.
+int ws_pty_open_peer(int master);
+/// TIOCSCTTY: make the terminal `fd` the calling session leader's controlling terminal.
+int ws_set_controlling_terminal(int fd);
+/// TIOCGWINSZ on `from`, TIOCSWINSZ on `to`.
+int ws_copy_window_size(int from, int to);
+/// Sends / receives one descriptor over a unix socket (SCM_RIGHTS), as runc's --console-socket.
+int ws_send_fd(int socket, int fd);
+int ws_receive_fd(int socket);
+/// A connected pair of unix stream sockets, close-on-exec.
+int ws_socketpair_cloexec(int fds[2]);
+/// close_range(2) (Linux 5.9; CLOSE_RANGE_CLOEXEC 5.11): -1 with errno when the kernel lacks it.
+int ws_close_range(unsigned int first, unsigned int last, int flags);
+extern const int WS_CLOSE_RANGE_CLOEXEC;
+/// prlimit(2) on another process (the runtime sets its child's limits before it runs).
+int ws_prlimit(pid_t pid, int resource, uint64_t soft, uint64_t hard);
+int ws_getrlimit(pid_t pid, int resource, uint64_t *soft, uint64_t *hard);
+extern const uint64_t WS_RLIM_INFINITY;
+/// The RLIMIT_* number for Docker's --ulimit name ("nofile", "nproc", "core"...), or -1.
+int ws_rlimit_resource(const char *name);
+/// 1 when the child `pid` has exited (it stays a zombie: waitid WNOWAIT), 0 when not yet.
+int ws_has_exited(pid_t pid);

@@ -1,0 +1,16 @@
+import CLinux
+import Glibc
+
+/// Sets the container's setrlimit(2) limits from the host, before it runs (step05).
+///
+/// A cgroup limits the container as a whole; an rlimit limits each process (open files,
+/// core size, stack...), and is inherited across fork and exec. Without this the container
+/// gets whatever the caller had (`ulimit -n` of a root shell may be 20000 or a million).
+/// The runtime sets them with prlimit(2) while the child waits on the sync pipe: from outside,
+/// with the runtime's privileges, so a hard limit can be raised even for a container whose root
+/// is an unprivileged host user (step07), which could not raise it itself.
+public func applyResourceLimits(_ limits: [ResourceLimit], to pid: pid_t) throws {
+    for limit in limits {
+        try check(ws_prlimit(pid, limit.resource, limit.soft, limit.hard), "prlimit \(limit) on PID \(pid)")
+    }
+}
