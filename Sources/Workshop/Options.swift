@@ -339,7 +339,7 @@ struct OptionSpec: Sendable {
             options.output.quiet = true
         },
         OptionSpec(.output, "--tty", short: "-t",
-                   help: "Give the container its own pseudo-terminal even when stdin is not one. With a terminal on stdin it always gets one (as docker run -it): the runtime relays keys and output and puts your terminal in raw mode, so Ctrl-C goes to the container's foreground process.") {
+                   help: "Give the container its own pseudo-terminal even when stdin is not one. With a terminal on stdin it always gets one (as docker run -it): the runtime relays keys and output and puts your terminal in raw mode, so Ctrl-C goes to the container's foreground process. Without a pty, Ctrl-C reaches the runtime, which forwards SIGINT to the command.") {
             options, _ in
             options.output.tty = true
         },

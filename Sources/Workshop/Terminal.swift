@@ -99,6 +99,7 @@ nonisolated(unsafe) private var windowChanged: Int32 = 0
 final class TerminalRelay {
     let master: Int32
     private var saved: termios?
+    private var raw = termios()
     private var hostTerminal: Int32 = -1
 
     init(master: Int32) { self.master = master }
@@ -114,6 +115,7 @@ final class TerminalRelay {
             if tcgetattr(STDIN_FILENO, &mode) == 0 {
                 saved = mode
                 cfmakeraw(&mode)
+                raw = mode
                 tcsetattr(STDIN_FILENO, TCSAFLUSH, &mode)
             }
         }
@@ -153,12 +155,20 @@ final class TerminalRelay {
             let ready = poll(&fds, 3, pidfd >= 0 ? (tick == nil ? -1 : 1000) : 100)
             if ready < 0 { continue }   // EINTR: SIGWINCH or a forwarded signal
             if ready == 0 {
-                tick?()
+                if let tick { narrate(tick) }
                 if pidfd < 0 && ws_has_exited(pid) == 1 { break }
                 continue
             }
             if fds[1].revents != 0 && !copyOnce(from: master, to: STDOUT_FILENO, &buffer) { outputOpen = false }
-            if fds[2].revents != 0 && !copyOnce(from: STDIN_FILENO, to: master, &buffer) { inputOpen = false }
+            if fds[2].revents != 0 && !copyOnce(from: STDIN_FILENO, to: master, &buffer) {
+                inputOpen = false
+                // -t with a file or pipe on stdin: its end becomes an end of file for the reader in the
+                // container (Ctrl-D at the start of a line), as script(1) does.
+                if isatty(STDIN_FILENO) == 0 {
+                    var endOfFile: UInt8 = 4
+                    _ = write(master, &endOfFile, 1)
+                }
+            }
             if fds[0].revents != 0 { break }
         }
         // What the container wrote just before it ended.
@@ -166,6 +176,17 @@ final class TerminalRelay {
         _ = fcntl(master, F_SETFL, flags | O_NONBLOCK)
         while outputOpen && copyOnce(from: master, to: STDOUT_FILENO, &buffer) {}
         close(master)
+    }
+
+    /// The runtime's own lines (--stats) end in "\n" alone: let the caller's terminal turn them into
+    /// "\r\n" while they are written, or they would run down the screen as a staircase.
+    private func narrate(_ tick: () -> Void) {
+        guard saved != nil else { return tick() }
+        var lines = raw
+        lines.c_oflag |= tcflag_t(OPOST | ONLCR)
+        tcsetattr(STDIN_FILENO, TCSANOW, &lines)
+        tick()
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &raw)
     }
 
     /// One read and the matching writes; false at end of file or an error (EIO: the pty's last user closed it).
