@@ -18,6 +18,7 @@ public final class Container {
     private var syncWrite: Int32
     private var errorRead: Int32
     private var consoleSocket: Int32 = -1
+    private var allOnTerminal = false
     /// The relay between the caller's terminal and the container's pty, once it sent its master.
     private var terminal: TerminalRelay?
     private var exited = false
@@ -44,7 +45,7 @@ public final class Container {
         let child = ChildContext(syncRead: sync.read, syncWrite: sync.write,
                                  errorRead: errors.read, errorWrite: errors.write, body: body)
         child.boundary = ChildBoundary(syncRead: sync.read, consoleSocket: console?.child ?? -1,
-                                       preservedDescriptors: stdio.preservedDescriptors)
+                                       preservedDescriptors: stdio.preservedDescriptors, allOnTerminal: stdio.tty)
         child.consoleParent = console?.parent ?? -1
         let context = Unmanaged.passRetained(child).toOpaque()
         defer { Unmanaged<ChildContext>.fromOpaque(context).release() }
@@ -73,6 +74,7 @@ public final class Container {
         let container = Container(pid: pid, syncWrite: sync.write, errorRead: errors.read)
         container.bornInCgroup = born
         container.consoleSocket = console?.parent ?? -1
+        container.allOnTerminal = stdio.tty
         // If the runtime fails before the container runs, nothing may be left behind.
         Cleanup.push { [container] in container.killAndReap() }
         // A child that dies early must not kill us with SIGPIPE on the sync pipe: we want
@@ -115,7 +117,7 @@ public final class Container {
             guard master >= 0 else {
                 throw Failure("the container sent no terminal: \(String(cString: strerror(errno)))")
             }
-            let relay = TerminalRelay(master: master)
+            let relay = TerminalRelay(master: master, allOnTerminal: allOnTerminal)
             terminal = relay
             Cleanup.push { relay.restoreHostTerminal() }
             relay.start()

@@ -22,13 +22,16 @@ public enum OptionGroup: Sendable {
 /// step01+: how much the step tells, and the container's stdio.
 public struct OutputOptions: Sendable {
     public var quiet = false
-    /// -t: a pseudo-terminal even when stdin is not a terminal (with one, the container always gets a pty).
+    /// -t: stdin, stdout and stderr all on a pseudo-terminal, whatever they are for the caller.
     public var tty = false
     /// --preserve-fds N (runc's): descriptors 3...3+N-1 stay open in the container; all others above 2 close.
     public var preservedDescriptors = 0
 
-    /// Does the container get its own pseudo-terminal? Yes when stdin is a terminal (`docker run -it`), or with -t.
-    public var wantsTerminal: Bool { tty || isatty(STDIN_FILENO) == 1 }
+    /// Does the container get its own pseudo-terminal? Yes with -t, and whenever the caller's stdin, stdout
+    /// or stderr is a terminal: no container ever holds the caller's terminal (it could push input into it).
+    public var wantsTerminal: Bool {
+        tty || [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO].contains { isatty($0) == 1 }
+    }
 }
 
 public enum NetworkMode: String, Sendable {
@@ -339,7 +342,7 @@ struct OptionSpec: Sendable {
             options.output.quiet = true
         },
         OptionSpec(.output, "--tty", short: "-t",
-                   help: "Give the container its own pseudo-terminal even when stdin is not one. With a terminal on stdin it always gets one (as docker run -it): the runtime relays keys and output and puts your terminal in raw mode, so Ctrl-C goes to the container's foreground process. Without a pty, Ctrl-C reaches the runtime, which forwards SIGINT to the command.") {
+                   help: "Put the container's stdin, stdout and stderr on its own pseudo-terminal, even when they are not terminals. Without -t, each of them that is a terminal is replaced by the container's own pty (as docker run -it): the runtime relays, with your terminal in raw mode, so Ctrl-C goes to the container's foreground process. With stdin not a terminal, Ctrl-C reaches the runtime, which forwards SIGINT to the command.") {
             options, _ in
             options.output.tty = true
         },

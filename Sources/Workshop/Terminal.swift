@@ -6,8 +6,9 @@ import Glibc
 //  - the session and controlling terminal: a process in the caller's session can push
 //    keystrokes into the caller's shell with ioctl(TIOCSTI), to be run after the container ends;
 //  - the descriptors the caller left open (`step 7</` hands the container the host's root);
-//  - with a terminal on stdin, the terminal itself: the container gets a pseudo-terminal of its
-//    own and the runtime relays between the two (as `docker run -it`, runc's --console-socket).
+//  - the terminal itself: each of stdin, stdout, stderr that is the caller's terminal is replaced by
+//    the container's own pseudo-terminal, and the runtime relays between the two (as `docker run -it`,
+//    runc's --console-socket). A file or pipe stays what it is, so `> out.txt` gets the bytes unchanged.
 //
 // Every step gets this (a runtime that leaks its caller's terminal is no container); it is
 // plumbing, applied by `execute` just before execve, after the step's own layers.
@@ -22,6 +23,8 @@ struct ChildBoundary {
     /// Where the pty master goes (-1: no terminal).
     var consoleSocket: Int32
     var preservedDescriptors: Int
+    /// -t: all three on the pty, not only those that were terminals.
+    var allOnTerminal: Bool
     /// A pty on the host's devpts, opened before the step changes the root (see `enter`).
     var hostMaster: Int32 = -1
 
@@ -63,13 +66,15 @@ struct ChildBoundary {
             master = hostMaster
         }
         let peer = try check(ws_pty_open_peer(master), "open the pty's peer (TIOCGPTPEER)")
+        let standard = [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO]
+        let replaced = allOnTerminal ? standard : standard.filter { isatty($0) == 1 }
         // The caller's window size, before the command can ask for it.
-        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where ws_copy_window_size(fd, peer) == 0 { break }
+        for fd in standard where ws_copy_window_size(fd, peer) == 0 { break }
         try check(ws_set_controlling_terminal(peer), "make the pty our controlling terminal (TIOCSCTTY)")
         try check(ws_send_fd(consoleSocket, master), "send the pty to the runtime")
         close(master)
         close(consoleSocket)
-        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] { try check(dup2(peer, fd), "dup2 the pty to \(fd)") }
+        for fd in replaced { try check(dup2(peer, fd), "dup2 the pty to \(fd)") }
         if peer > STDERR_FILENO { close(peer) }
     }
 }
@@ -98,15 +103,23 @@ nonisolated(unsafe) private var windowChanged: Int32 = 0
 /// with the caller's terminal in raw mode (the pty does the line editing and Ctrl-C now).
 final class TerminalRelay {
     let master: Int32
+    /// Does the pty stand for the container's stdin (else stdin is the caller's file or pipe, untouched)?
+    private let relaysInput: Bool
+    /// Where the pty's output goes: stdout, or stderr when only stderr was a terminal.
+    private let output: Int32
     private var saved: termios?
     private var raw = termios()
     private var hostTerminal: Int32 = -1
 
-    init(master: Int32) { self.master = master }
+    init(master: Int32, allOnTerminal: Bool) {
+        self.master = master
+        relaysInput = allOnTerminal || isatty(STDIN_FILENO) == 1
+        output = allOnTerminal || isatty(STDOUT_FILENO) == 1 || isatty(STDERR_FILENO) == 0 ? STDOUT_FILENO : STDERR_FILENO
+    }
 
     /// Raw mode on the caller's terminal, and SIGWINCH followed.
     func start() {
-        for fd in [STDIN_FILENO, STDOUT_FILENO] where isatty(fd) == 1 {
+        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where isatty(fd) == 1 {
             hostTerminal = fd
             break
         }
@@ -138,7 +151,7 @@ final class TerminalRelay {
     func relay(until pid: pid_t, tick: (() -> Void)?) {
         let pidfd = ws_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
-        var inputOpen = true
+        var inputOpen = relaysInput
         var outputOpen = true
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
@@ -159,7 +172,7 @@ final class TerminalRelay {
                 if pidfd < 0 && ws_has_exited(pid) == 1 { break }
                 continue
             }
-            if fds[1].revents != 0 && !copyOnce(from: master, to: STDOUT_FILENO, &buffer) { outputOpen = false }
+            if fds[1].revents != 0 && !copyOnce(from: master, to: output, &buffer) { outputOpen = false }
             if fds[2].revents != 0 && !copyOnce(from: STDIN_FILENO, to: master, &buffer) {
                 inputOpen = false
                 // -t with a file or pipe on stdin: its end becomes an end of file for the reader in the
@@ -174,7 +187,7 @@ final class TerminalRelay {
         // What the container wrote just before it ended.
         let flags = fcntl(master, F_GETFL)
         _ = fcntl(master, F_SETFL, flags | O_NONBLOCK)
-        while outputOpen && copyOnce(from: master, to: STDOUT_FILENO, &buffer) {}
+        while outputOpen && copyOnce(from: master, to: output, &buffer) {}
         close(master)
     }
 

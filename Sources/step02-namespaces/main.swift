@@ -16,7 +16,7 @@ let options = StepOptions.parseCommandLine(
     abstract: "Run a command in new UTS, PID, mount, IPC and network namespaces.",
     groups: [
         .output,
-        .namespaces,    // NEW in step02: --hostname, --network
+        .namespaces,    // NEW in step02: --hostname, --network, --init
     ])
 let say = Narrator(step: "step02-namespaces", quiet: options.output.quiet)
 

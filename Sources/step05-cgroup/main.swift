@@ -21,7 +21,7 @@ let options = StepOptions.parseCommandLine(
         .output,
         .namespaces,
         .filesystem,
-        .resources,     // NEW in step05: --cpus, --memory, --pids-limit, --stats
+        .resources,     // NEW in step05: --cpus, --memory, --pids-limit, --stats, --ulimit
     ])
 let say = Narrator(step: "step05-cgroup", quiet: options.output.quiet)
 
@@ -119,8 +119,8 @@ exitOnFailure(step: "step05-cgroup") {
     say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
     say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
     say.look(devices.look)   // NEW in step05
-    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))
-    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")
+    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))   // NEW in step05
+    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")   // NEW in step05
 
     try container.release()
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil

@@ -25,23 +25,25 @@ final class BoundaryTests: StepTestCase {
             return
         }
 
-        // step02's container is root with every capability: only its own pty keeps it out.
-        // step08's, on the terminal (the review's case) and with stdin redirected: its stdout is then the
-        // caller's terminal, and only its own session (no controlling terminal) keeps it out.
-        let cases = [("step02-namespaces", "pty02", ""), ("step08-seccomp", "pty08", ""),
-                     ("step08-seccomp", "session08", " </dev/null")]
-        for (step, name, redirect) in cases {
+        // step02's container is root with every capability: only its own pty keeps it out (the probe
+        // pushes into that pty instead: exit 0). step08's, on the terminal (the review's case), and with only
+        // stdout on it. With no terminal at all on its stdio, /dev/tty would still open the caller's terminal
+        // (its controlling terminal): only its own session keeps it out (every try refused: exit 3).
+        let cases = [("step02-namespaces", "pty02", "", Int32(0)), ("step08-seccomp", "pty08", "", 0),
+                     ("step08-seccomp", "stdout08", " </dev/null", 0),
+                     ("step08-seccomp", "session08", " </dev/null >/dev/null 2>&1", 3)]
+        for (step, name, redirect, expected) in cases {
             let marker = "\(directory)/\(name)"
             let status = terminal.run("\(binaryDirectory.path)/\(step) -q --preserve-fds 1 -- /proc/self/fd/3 $'touch \(marker)\\n' 3<\(probe)\(redirect)")
-            XCTAssertEqual(status, 0, "\(step)\(redirect): \(terminal.screen())")
+            XCTAssertEqual(status, expected, "\(step)\(redirect): \(terminal.screen())")
             terminal.settle()
             XCTAssertFalse(FileManager.default.fileExists(atPath: marker),
                            "\(step)\(redirect): the container typed a command into the host's shell: \(terminal.screen())")
         }
         let screen = terminal.screen()
-        // The probe did run in each container: twice it pushed into its own pty, once it was refused.
         XCTAssertEqual(screen.components(separatedBy: "injected via fd 0").count - 1, 3, "control + 2 ptys: \(screen)")
-        XCTAssertTrue(screen.contains("fd 1: Operation not permitted"), screen)
+        // With only stdout on the terminal, stdin (/dev/null) is refused and stdout is the container's own pty.
+        XCTAssertTrue(screen.contains("fd 0: Inappropriate ioctl for device") && screen.contains("injected via fd 1"), screen)
     }
 
     func testContainerHasItsOwnTerminalThatFollowsTheWindow() throws {
@@ -68,6 +70,9 @@ final class BoundaryTests: StepTestCase {
             terminal.resize(width: 100, height: 30)
             terminal.clear()
         }
+        // Redirected, stdout stays the caller's file (no pty's "\r\n"), while stdin is still the container's pty.
+        XCTAssertEqual(terminal.run("\(binaryDirectory.path)/step08-seccomp -q -- sh -c 'printf \"a\\nb\\n\"; tty' > \(directory)/out"), 0)
+        XCTAssertEqual(try String(contentsOfFile: directory + "/out", encoding: .utf8), "a\nb\n/dev/pts/0\n")
     }
 
     /// The caller's terminal comes back from raw mode when the container is killed, and when the runtime
@@ -240,7 +245,8 @@ final class BoundaryTests: StepTestCase {
         }
     }
 
-    /// A static program that pushes its argument into the first terminal it can (fds 0-2, /dev/tty).
+    /// A static program that pushes its argument into the first terminal it can (fds 0-2, /dev/tty);
+    /// exit 0 when it could, 3 when every try was refused.
     private func buildTIOCSTIProbe(in directory: String) throws -> String {
         let source = """
             #include <errno.h>
@@ -257,7 +263,7 @@ final class BoundaryTests: StepTestCase {
                     if (!failed) { fprintf(stderr, "injected via fd %d\\n", i); return 0; }
                     fprintf(stderr, "fd %d: %s\\n", i, strerror(errno));
                 }
-                return 0;
+                return 3;
             }
             """
         try source.write(toFile: directory + "/tiocsti.c", atomically: true, encoding: .utf8)
