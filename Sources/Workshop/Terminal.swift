@@ -117,20 +117,11 @@ final class TerminalRelay {
         output = allOnTerminal || isatty(STDOUT_FILENO) == 1 || isatty(STDERR_FILENO) == 0 ? STDOUT_FILENO : STDERR_FILENO
     }
 
-    /// Raw mode on the caller's terminal, and SIGWINCH followed.
+    /// SIGWINCH followed (raw mode starts with `relay`: the runtime may still print lines before it).
     func start() {
         for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where isatty(fd) == 1 {
             hostTerminal = fd
             break
-        }
-        if isatty(STDIN_FILENO) == 1 {
-            var mode = termios()
-            if tcgetattr(STDIN_FILENO, &mode) == 0 {
-                saved = mode
-                cfmakeraw(&mode)
-                raw = mode
-                tcsetattr(STDIN_FILENO, TCSAFLUSH, &mode)
-            }
         }
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in windowChanged = 1 }
@@ -149,6 +140,15 @@ final class TerminalRelay {
 
     /// Relays until the process `pid` exits (it is not reaped here), calling `tick` about once a second.
     func relay(until pid: pid_t, tick: (() -> Void)?) {
+        if relaysInput && isatty(STDIN_FILENO) == 1 {
+            var mode = termios()
+            if tcgetattr(STDIN_FILENO, &mode) == 0 {
+                saved = mode
+                cfmakeraw(&mode)
+                raw = mode
+                tcsetattr(STDIN_FILENO, TCSADRAIN, &mode)
+            }
+        }
         let pidfd = ws_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         var inputOpen = relaysInput
