@@ -237,7 +237,9 @@ public func execute(_ command: [String], environment: [String], init runsInit: B
     if runsInit { try startInit() }   // returns in the command's process only
     let name = command[0]
     var candidates: [String] = []
-    if name.contains("/") {
+    if name.isEmpty {
+        // Docker: `exec: "": executable file not found in $PATH`, 127 (a PATH search would try directories: 126).
+    } else if name.contains("/") {
         candidates = [name]
     } else {
         let path = environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }

@@ -28,6 +28,15 @@ final class Step01Tests: StepTestCase {
         XCTAssertEqual(result.status, 127)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("no-such-command-here"), result.stderr)
+        // An empty name is not found either (Docker: 127), not a directory on PATH that cannot run (126).
+        for step in ["step01-clone", "step08-seccomp"] {
+            let empty = try run(step, ["--", ""])
+            XCTAssertEqual(empty.status, 127, "\(step): an empty command name should exit 127, saw \(empty.status): \(empty.stderr)")
+            // (A first run in a fresh state directory may also say that it kept a copy of the image.)
+            let errors = empty.stderr.split(separator: "\n").filter { !$0.hasPrefix("workshop: ") }
+            XCTAssertEqual(errors, ["\(step): error: exec \"\": executable file not found in $PATH"],
+                           "\(step): one error line expected, saw \(empty.stderr)")
+        }
     }
 
     func testNotExecutableExits126() throws {
