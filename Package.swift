@@ -17,7 +17,8 @@ let steps = [
 let package = Package(
     name: "ContainerWorkshop",
     platforms: [.macOS(.v13)],  // Linux only in practice; this just keeps SwiftPM quiet on a Mac
-    products: steps.map { .executable(name: $0, targets: [$0]) },
+    products: steps.map { .executable(name: $0, targets: [$0]) }
+        + [.executable(name: "workshop", targets: ["workshop"])],
     // No package dependencies: every learner builds the kit on a laptop, often offline.
     // (The command line is parsed in Workshop/Options.swift: swift-argument-parser's
     // reflection cost every step about 3 ms at start-up, measured in Tests/Benchmarks.)
@@ -36,9 +37,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "WorkshopTests", dependencies: ["Workshop", "CArchive"]),
+        // The attacks every layer must stop, each with its payload and how the host sees
+        // whether it worked: the tests, `workshop attacks` and chapter 08's table use it.
+        // (Foundation is fine here: it is never in a step's start path.)
+        .target(name: "AttackMatrix"),
+        // The learner's and trainer's helper: `workshop attacks`, more subcommands to come.
+        .executableTarget(name: "workshop", dependencies: ["AttackMatrix"]),
         // Black-box tests: they run the built step executables and look from the host.
         // ImageTests build hostile tarballs with libarchive's writer (no fixtures from the network).
-        .testTarget(name: "StepTests", dependencies: steps.map { .target(name: $0) } + ["CArchive", "CArchiveLoader"]),
+        .testTarget(name: "StepTests",
+                    dependencies: steps.map { .target(name: $0) } + ["CArchive", "CArchiveLoader", "AttackMatrix", "workshop"]),
     ] + steps.map { step in
         .executableTarget(
             name: step,

@@ -1,0 +1,136 @@
+// workshop: the kit's helper for learners and trainers.
+//
+//   sudo swift run workshop attacks            # the attack matrix, live, against the built steps
+//
+// One subcommand per job; each gets the words after its name and returns an exit code.
+
+import AttackMatrix
+import Foundation
+
+struct Subcommand {
+    let name: String
+    let summary: String
+    let usage: String
+    let run: ([String]) -> Int32
+}
+
+let subcommands: [Subcommand] = [
+    Subcommand(name: "attacks", summary: "run every attack against every step and print what each layer stops",
+               usage: """
+               usage: workshop attacks [--only ID,...] [--list] [--markdown] [-v]
+                 --only ID,...  run only these attacks
+                 --list         print the matrix as the kit promises it, without running anything
+                 --markdown     print chapter 08's table, generated from the matrix
+                 -v             say what each cell observed
+               Needs root and the built steps (swift build), gcc with static glibc for the probe.
+               Exit 0: every attack was stopped where the matrix says; 1: one got through (or a run broke).
+               """, run: attacks),
+]
+
+func usage() -> String {
+    "usage: workshop <command> [options]\n\ncommands:\n"
+        + subcommands.map { "  " + $0.name.padding(toLength: 10, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n")
+        + "\n\n`workshop <command> --help` for a command's options.\n"
+}
+
+func fail(_ message: String, code: Int32) -> Int32 {
+    FileHandle.standardError.write(Data("workshop: \(message)\n".utf8))
+    return code
+}
+
+// MARK: - attacks
+
+func attacks(_ arguments: [String]) -> Int32 {
+    var only: Set<String>?
+    var verbose = false
+    var index = 0
+    while index < arguments.count {
+        let word = arguments[index]
+        switch word {
+        case "--help", "-h":
+            print(subcommands.first { $0.name == "attacks" }!.usage)
+            return 0
+        case "--list":
+            let columns = Lab.columns
+            print(MatrixTable.header(columns: columns))
+            for attack in AttackMatrix.attacks { print(MatrixTable.expectedLine(attack, columns: columns)) }
+            return 0
+        case "--markdown":
+            print(MatrixTable.markdown())
+            return 0
+        case "-v", "--verbose":
+            verbose = true
+        case "--only":
+            index += 1
+            guard index < arguments.count else { return fail("--only needs attack ids", code: 64) }
+            let ids = arguments[index].split(separator: ",").map(String.init)
+            if let unknown = ids.first(where: { AttackMatrix.attack($0) == nil }) {
+                return fail("no attack \(unknown) (workshop attacks --list)", code: 64)
+            }
+            only = Set(ids)
+        default:
+            return fail("unknown option \(word) (workshop attacks --help)", code: 64)
+        }
+        index += 1
+    }
+    guard geteuid() == 0 else { return fail("the attacks need root: sudo swift run workshop attacks", code: 125) }
+    // The steps are built beside this program (.build/<configuration>/).
+    let binaries = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    let binaryDirectory = (binaries as NSString).deletingLastPathComponent
+    let environment = ProcessInfo.processInfo.environment
+    let lab: Lab
+    do {
+        lab = try Lab(binaryDirectory: binaryDirectory, home: environment["WORKSHOP_HOME"] ?? "/var/lib/workshop",
+                      cgroupParent: environment["WORKSHOP_CGROUP_PARENT"] ?? "workshop")
+    } catch {
+        return fail("\(error)", code: 125)
+    }
+    defer { lab.close() }
+    // A trainer's Ctrl-C must still put the host's settings back: run to the end of the current cell.
+    signal(SIGINT, SIG_IGN)
+
+    let columns = Lab.columns
+    let selected = AttackMatrix.attacks.filter { only?.contains($0.id) ?? true }
+    print(MatrixTable.header(columns: columns))
+    var notes: [String] = []
+    var breaches = 0, broken = 0
+    let start = Date()
+    for attack in selected {
+        let cells = attack.evaluate(in: columns, lab: lab)
+        print(MatrixTable.line(attack, cells))
+        fflush(stdout)
+        for cell in cells {
+            let label = "\(attack.id) \(Lab.label(cell.column))"
+            if let problem = cell.problem {
+                broken += 1
+                notes.append("!  \(label): \(problem)")
+            } else if cell.isBreach {
+                breaches += 1
+                notes.append("✗! \(label): got through, but \(attack.stopLabel) should stop it: \(cell.verdict!.detail)")
+            } else if cell.isStaleBaseline {
+                notes.append("✓? \(label): blocked before \(Lab.label(attack.stoppedBy)), so the row proves less: \(cell.verdict!.detail)")
+            } else if case .notApplicable(let reason) = cell.verdict, attack.columns.contains(cell.column) {
+                notes.append("·  \(label): cannot run here: \(reason)")
+            } else if verbose, let verdict = cell.verdict, attack.columns.contains(cell.column) {
+                notes.append("   \(label): \(verdict.detail)")
+            }
+        }
+    }
+    print("\n" + MatrixTable.legend)
+    for note in notes { print(note) }
+    print(String(format: "%d attacks x %d columns in %.1f s", selected.count, columns.count, Date().timeIntervalSince(start)))
+    return breaches + broken == 0 ? 0 : 1
+}
+
+// MARK: - dispatch
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--" { arguments.removeFirst() }   // `swift run workshop -- attacks` passes it on
+guard let name = arguments.first, !["-h", "--help", "help"].contains(name) else {
+    print(usage(), terminator: "")
+    exit(arguments.isEmpty ? 64 : 0)
+}
+guard let subcommand = subcommands.first(where: { $0.name == name }) else {
+    exit(fail("unknown command \(name)\n" + usage(), code: 64))
+}
+exit(subcommand.run(Array(arguments.dropFirst())))
