@@ -20,7 +20,7 @@ public struct Attack {
     public let id: String
     /// One line: what the attacker does.
     public let summary: String
-    /// The first step that stops it, and the layer that does, in words.
+    /// The first step that stops it (`Attack.notStoppedYet`: none does yet), and the layer that does, in words.
     public let stoppedBy: Int
     public let layer: String
     /// The first column where it applies: 0 the host itself (the same payload with no
@@ -36,6 +36,10 @@ public struct Attack {
     public var alsoStoppedIn: [Int: String] = [:]
 
     public var columns: ClosedRange<Int> { firstColumn...8 }
+
+    /// No step stops it yet: it gets through everywhere, and the matrix says so (a known hole, not a pass).
+    public static let notStoppedYet = 9
+    public var isStopped: Bool { stoppedBy <= 8 }
 
     /// What the matrix promises for COLUMN: true "got through", false "blocked", nil n/a.
     public func expectsSuccess(in column: Int) -> Bool? {

@@ -66,10 +66,12 @@ public enum AttackMatrix {
                attempt: { lab, column in try byExitStatus(column, try lab.run(column, ["nofile", "4096"])) }),
         Attack(id: "mknod-disk", summary: "mknod a block device of the host (a loop disk) and read it",
                stoppedBy: 5, layer: "devices cgroup", firstColumn: 1,
-               precondition: { _ in access(losetup, X_OK) == 0 && access("/dev/loop-control", F_OK) == 0 ? nil : "no loop devices (losetup)" },
-               attempt: readHostDisk),
+               precondition: { _ in losetupFailure() }, attempt: readHostDisk),
 
         // ── step06: capabilities ──
+        Attack(id: "devices-after-leaving", summary: "move out of the devices cgroup first, then mknod and read the host's block device",
+               stoppedBy: 6, layer: "no CAP_SYS_ADMIN", firstColumn: 5,
+               precondition: { _ in losetupFailure() ?? cgroupHierarchy(devices: true).failure }, attempt: leaveThenReadDisk),
         Attack(id: "masked-proc-umount", summary: "umount the mask on /proc/timer_list, then read it",
                stoppedBy: 6, layer: "no CAP_SYS_ADMIN", firstColumn: 1,
                precondition: { _ in timerListFailure() },
@@ -264,6 +266,10 @@ private func withHostBlockDevice(_ lab: Lab, _ body: (_ major: UInt32, _ minor: 
 
 private let losetup: String = ["/usr/sbin/losetup", "/sbin/losetup"].first { access($0, X_OK) == 0 } ?? "/usr/sbin/losetup"
 
+private func losetupFailure() -> String? {
+    access(losetup, X_OK) == 0 && access("/dev/loop-control", F_OK) == 0 ? nil : "no loop devices (losetup)"
+}
+
 private func readHostDisk(_ lab: Lab, _ column: Int) throws -> Verdict {
     try withHostBlockDevice(lab) { major, minor, hash in
         let outcome = try lab.run(column, ["mknod-disk", lab.scratch(in: column), "\(major)", "\(minor)"])
@@ -321,35 +327,63 @@ private func namedCgroupV1Failure(_ lab: Lab) -> String? {
 }
 nonisolated(unsafe) private var namedCgroupV1Probe: String?
 
-/// The hierarchy whose group holds the container's limits: cgroup v2, or v1's pids.
-private func cgroupHierarchy() -> (root: String, type: String, options: String, failure: String?) {
+/// The hierarchy whose group holds the container's limits (or its device rules): cgroup v2,
+/// or v1's pids (devices) hierarchy.
+private func cgroupHierarchy(devices: Bool = false) -> (root: String, type: String, options: String, failure: String?) {
     if access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 { return ("/sys/fs/cgroup", "cgroup2", "-", nil) }
-    if access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) == 0 { return ("/sys/fs/cgroup/pids", "cgroup", "pids", nil) }
-    return ("", "", "", "neither cgroup v2 nor a v1 pids hierarchy at /sys/fs/cgroup")
+    let controller = devices ? "devices" : "pids"
+    if access("/sys/fs/cgroup/\(controller)/cgroup.procs", F_OK) == 0 {
+        return ("/sys/fs/cgroup/\(controller)", "cgroup", controller, nil)
+    }
+    return ("", "", "", "neither cgroup v2 nor a v1 \(controller) hierarchy at /sys/fs/cgroup")
 }
 
-private func leaveCgroup(_ lab: Lab, _ column: Int) throws -> Verdict {
-    let hierarchy = cgroupHierarchy()
-    // Where the payload tries to go: a group of ours beside the container's, removed afterwards.
+/// A group of ours beside the container's, to move into; removed afterwards.
+private func withTargetGroup(_ lab: Lab, devices: Bool, _ body: (_ relative: String) throws -> Verdict) throws -> Verdict {
+    let hierarchy = cgroupHierarchy(devices: devices)
     let relative = "\(lab.cgroupParent)/attack-target-\(getpid())"
     let target = hierarchy.root + "/" + relative
     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
     defer {
+        for pid in readHostFile(target + "/cgroup.procs")?.split(separator: "\n").compactMap({ pid_t($0) }) ?? [] {
+            kill(pid, SIGKILL)
+        }
         for _ in 0..<200 {
             if rmdir(target) == 0 || errno == ENOENT { break }
             usleep(10_000)
         }
     }
-    let running = try lab.start(column, ["leave-cgroup", lab.mountPoint(in: column, "cgroup"), hierarchy.type,
-                                         hierarchy.options, relative])
-    let moved = running.waitForOutput("moved", timeout: 15)
-    let inside = readHostFile(target + "/cgroup.procs")?.split(separator: "\n").compactMap { pid_t($0) } ?? []
-    running.kill()
-    for pid in inside { kill(pid, SIGKILL) }
-    let outcome = running.wait(timeout: 15)
-    if moved && !inside.isEmpty { return .gotThrough("the payload sat in \(relative), outside its own group") }
-    guard outcome.probeAnswered else { throw BrokenRun(column, outcome) }
-    return .blocked(outcome.summary)
+    return try body(relative)
+}
+
+private func leaveThenReadDisk(_ lab: Lab, _ column: Int) throws -> Verdict {
+    let hierarchy = cgroupHierarchy(devices: true)
+    return try withTargetGroup(lab, devices: true) { relative in
+        try withHostBlockDevice(lab) { major, minor, hash in
+            let outcome = try lab.run(column, ["leave-cgroup", lab.mountPoint(in: column, "cgroup"), hierarchy.type,
+                                               hierarchy.options, relative, lab.scratch(in: column), "\(major)", "\(minor)"])
+            guard outcome.probeAnswered else { throw BrokenRun(column, outcome) }
+            return outcome.stdout.contains(hash) ? .gotThrough("read the host's block device \(major):\(minor)")
+                                                 : .blocked(outcome.summary)
+        }
+    }
+}
+
+private func leaveCgroup(_ lab: Lab, _ column: Int) throws -> Verdict {
+    let hierarchy = cgroupHierarchy()
+    return try withTargetGroup(lab, devices: false) { relative in
+        let target = hierarchy.root + "/" + relative
+        let running = try lab.start(column, ["leave-cgroup", lab.mountPoint(in: column, "cgroup"), hierarchy.type,
+                                             hierarchy.options, relative])
+        let moved = running.waitForOutput("moved", timeout: 15)
+        let inside = readHostFile(target + "/cgroup.procs")?.split(separator: "\n").compactMap { pid_t($0) } ?? []
+        running.kill()
+        for pid in inside { kill(pid, SIGKILL) }
+        let outcome = running.wait(timeout: 15)
+        if moved && !inside.isEmpty { return .gotThrough("the payload sat in \(relative), outside its own group") }
+        guard outcome.probeAnswered else { throw BrokenRun(column, outcome) }
+        return .blocked(outcome.summary)
+    }
 }
 
 private func setuidInLayer(_ lab: Lab, _ column: Int) throws -> Verdict {

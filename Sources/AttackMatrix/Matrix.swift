@@ -46,7 +46,7 @@ extension Attack {
     }
 
     /// "step06 no CAP_SYS_ADMIN"
-    public var stopLabel: String { "\(Lab.label(stoppedBy)) \(layer)" }
+    public var stopLabel: String { isStopped ? "\(Lab.label(stoppedBy)) \(layer)" : "not stopped yet (\(layer))" }
 }
 
 /// The printed matrix: one line per attack, one column per step.
@@ -83,7 +83,8 @@ public enum MatrixTable {
         var lines = ["| attack | what the attacker does | stopped from | by |", "|---|---|---|---|"]
         for attack in AttackMatrix.attacks {
             let summary = attack.summary.replacingOccurrences(of: "|", with: "\\|")
-            lines.append("| `\(attack.id)` | \(summary) | \(Lab.label(attack.stoppedBy)) | \(attack.layer) |")
+            let step = attack.isStopped ? Lab.label(attack.stoppedBy) : "not yet"
+            lines.append("| `\(attack.id)` | \(summary) | \(step) | \(attack.layer) |")
         }
         return lines.joined(separator: "\n")
     }
@@ -93,9 +94,11 @@ public enum MatrixTable {
         markdown.split(separator: "\n").compactMap { line -> (String, Int)? in
             let cells = line.split(separator: "|", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count >= 5, cells[1].hasPrefix("`"), cells[1].hasSuffix("`"), cells[3].hasPrefix("step"),
-                  let step = Int(cells[3].dropFirst(4)) else { return nil }
-            return (String(cells[1].dropFirst().dropLast()), step)
+            guard cells.count >= 5, cells[1].hasPrefix("`"), cells[1].hasSuffix("`") else { return nil }
+            let id = String(cells[1].dropFirst().dropLast())
+            if cells[3] == "not yet" { return (id, Attack.notStoppedYet) }
+            guard cells[3].hasPrefix("step"), let step = Int(cells[3].dropFirst(4)) else { return nil }
+            return (id, step)
         }
     }
 }

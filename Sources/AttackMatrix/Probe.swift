@@ -81,6 +81,25 @@ enum Probe {
         return h;
     }
 
+    /* mknod a block device in DIR, open it, print a hash of its first 4 KiB */
+    static int read_disk(const char *dir, const char *major, const char *minor) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/attack-disk", dir);
+        unlink(path);
+        if (mknod(path, S_IFBLK | 0600, makedev(atoi(major), atoi(minor))) < 0) return refused("mknod");
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int saved = errno;
+        unlink(path);
+        errno = saved;
+        if (fd < 0) return refused("open the disk");
+        unsigned char block[4096];
+        ssize_t n = pread(fd, block, sizeof block, 0);
+        close(fd);
+        if (n != (ssize_t)sizeof block) return refused("read the disk");
+        printf("%016llx\n", (unsigned long long)fnv(block, sizeof block));
+        return 0;
+    }
+
     int main(int argc, char **argv) {
         if (argc < 2) return 2;
         const char *verb = argv[1];
@@ -141,28 +160,16 @@ enum Probe {
             write_file("/proc/sys/kernel/core_pattern", old, strlen(old));
             return 0;
         }
-        if (!strcmp(verb, "mknod-disk") && argc == 5) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/attack-disk", argv[2]);
-            unlink(path);
-            if (mknod(path, S_IFBLK | 0600, makedev(atoi(argv[3]), atoi(argv[4]))) < 0) return refused("mknod");
-            int fd = open(path, O_RDONLY | O_CLOEXEC);
-            int saved = errno;
-            unlink(path);
-            errno = saved;
-            if (fd < 0) return refused("open the disk");
-            unsigned char block[4096];
-            ssize_t n = pread(fd, block, sizeof block, 0);
-            close(fd);
-            if (n != (ssize_t)sizeof block) return refused("read the disk");
-            printf("%016llx\n", (unsigned long long)fnv(block, sizeof block));
-            return 0;
-        }
-        if (!strcmp(verb, "leave-cgroup") && argc == 6) {
-            /* mount the cgroup hierarchy (no cgroup namespace: its real root) and move out */
+        if (!strcmp(verb, "mknod-disk") && argc == 5) return read_disk(argv[2], argv[3], argv[4]);
+        if (!strcmp(verb, "leave-cgroup") && (argc == 6 || argc == 9)) {
+            /* mount the cgroup hierarchy (no cgroup namespace: its real root) and move out;
+               with SCRATCH MAJOR MINOR, then try the disk whether or not the move worked */
             const char *dir = argv[2], *type = argv[3], *opts = argv[4], *group = argv[5];
             mkdir(dir, 0700);
-            if (mount("cgroup", dir, type, 0, strcmp(opts, "-") ? opts : NULL) < 0) return refused("mount cgroup");
+            if (mount("cgroup", dir, type, 0, strcmp(opts, "-") ? opts : NULL) < 0) {
+                if (argc == 9) { refused("mount cgroup"); return read_disk(argv[6], argv[7], argv[8]); }
+                return refused("mount cgroup");
+            }
             char procs[4096], self[32];
             snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", dir, group);
             snprintf(self, sizeof self, "%d", getpid());
@@ -170,6 +177,10 @@ enum Probe {
             int saved = errno;
             umount2(dir, MNT_DETACH);
             errno = saved;
+            if (argc == 9) {
+                if (rc < 0) refused("write cgroup.procs");
+                return read_disk(argv[6], argv[7], argv[8]);
+            }
             if (rc < 0) return refused("write cgroup.procs");
             printf("moved\n");
             fflush(stdout);

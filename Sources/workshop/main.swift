@@ -108,7 +108,7 @@ func attacks(_ arguments: [String]) -> Int32 {
                 breaches += 1
                 notes.append("✗! \(label): got through, but \(attack.stopLabel) should stop it: \(cell.verdict!.detail)")
             } else if cell.isStaleBaseline {
-                notes.append("✓? \(label): blocked before \(Lab.label(attack.stoppedBy)), so the row proves less: \(cell.verdict!.detail)")
+                notes.append("✓? \(label): blocked, but the matrix says it gets through until \(attack.stopLabel): \(cell.verdict!.detail)")
             } else if case .notApplicable(let reason) = cell.verdict, attack.columns.contains(cell.column) {
                 notes.append("·  \(label): cannot run here: \(reason)")
             } else if verbose, let verdict = cell.verdict, attack.columns.contains(cell.column) {

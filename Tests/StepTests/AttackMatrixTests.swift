@@ -46,7 +46,9 @@ final class AttackMatrixTests: StepTestCase {
                                "\(label) got through, but \(attack.stopLabel) must stop it: \(detail)", file: file, line: line)
             case .blocked(let detail):
                 XCTAssertEqual(cell.expected, false,
-                               "\(label) was blocked before \(Lab.label(attack.stoppedBy)): the row's baseline is wrong: \(detail)",
+                               "\(label) was blocked, but the matrix says it gets through until \(attack.stopLabel) "
+                               + "(a layer that stops it earlier: update stoppedBy in Sources/AttackMatrix/Attacks.swift "
+                               + "and regenerate chapter 08's table): \(detail)",
                                file: file, line: line)
             case .notApplicable(let reason):
                 XCTAssertFalse(isCI, "\(label) could not run: \(reason)", file: file, line: line)
@@ -56,7 +58,7 @@ final class AttackMatrixTests: StepTestCase {
 
     // One test per attack, so a failure names it (testEveryAttackHasATest keeps the list whole).
     static let tested = ["tiocsti", "inherited-fd", "host-uts", "kill-host-process", "ptrace-host-process", "proc-pid-root",
-                         "setuid-layer", "chroot-escape", "masked-proc", "core-pattern-write", "nofile", "mknod-disk",
+                         "setuid-layer", "chroot-escape", "masked-proc", "core-pattern-write", "nofile", "mknod-disk", "devices-after-leaving",
                          "masked-proc-umount", "core-pattern", "new-proc", "new-sysfs", "release-agent", "leave-cgroup",
                          "open-by-handle", "host-clock", "nested-userns", "keyctl", "personality", "vsock"]
 
@@ -72,6 +74,7 @@ final class AttackMatrixTests: StepTestCase {
     func testCorePatternWrite() throws { try check("core-pattern-write") }
     func testNofile() throws { try check("nofile") }
     func testMknodDisk() throws { try check("mknod-disk") }
+    func testDevicesAfterLeavingTheGroup() throws { try check("devices-after-leaving") }
     func testMaskedProcUmount() throws { try check("masked-proc-umount") }
     func testCorePattern() throws { try check("core-pattern") }
     func testNewProc() throws { try check("new-proc") }
@@ -95,10 +98,11 @@ final class AttackMatrixTests: StepTestCase {
     func testEveryRowCutsBothWays() {
         XCTAssertGreaterThanOrEqual(AttackMatrix.attacks.count, 15)
         for attack in AttackMatrix.attacks {
-            XCTAssertTrue((1...8).contains(attack.stoppedBy), attack.id)
+            XCTAssertTrue((1...8).contains(attack.stoppedBy) || attack.stoppedBy == Attack.notStoppedYet, attack.id)
             XCTAssertEqual(attack.expectsSuccess(in: attack.stoppedBy - 1), true,
-                           "\(attack.id): nothing shows it working right before \(Lab.label(attack.stoppedBy))")
-            XCTAssertEqual(attack.expectsSuccess(in: attack.stoppedBy), false, attack.id)
+                           "\(attack.id): nothing shows it working right before \(attack.stopLabel)")
+            // A known hole (no step stops it yet) is asserted one way: it gets through in step08.
+            if attack.isStopped { XCTAssertEqual(attack.expectsSuccess(in: attack.stoppedBy), false, attack.id) }
         }
     }
 
