@@ -305,13 +305,35 @@ private func corePatternPayload(_ lab: Lab, _ column: Int) throws -> Verdict {
 
 private func releaseAgentPayload(_ lab: Lab, _ column: Int) throws -> Verdict {
     let payload = try hostPayloadScript(lab)
-    let name = "workshop-attack-\(getpid())"
+    let name = releaseAgentHierarchy
+    defer { removeNamedHierarchy(name, lab: lab) }
     let outcome = try lab.run(column, ["release-agent", lab.mountPoint(in: column, "cgroup"), payload.script, name])
     guard outcome.probeAnswered else { throw BrokenRun(column, outcome) }
     if outcome.status == 0 && waitForFile(payload.marker, timeout: 3) || access(payload.marker, F_OK) == 0 {
         return .gotThrough("the kernel ran the release agent on the host")
     }
     return .blocked(outcome.summary)
+}
+
+/// The named v1 hierarchy the release_agent payload makes ("name=" + this).
+public let releaseAgentHierarchy = "workshop-attack-\(getpid())"
+
+/// Whether a named v1 hierarchy still exists (every process lists every hierarchy in /proc/self/cgroup).
+public func namedHierarchyExists(_ name: String) -> Bool {
+    readHostFile("/proc/self/cgroup")?.contains(":name=\(name):") == true
+}
+
+/// A v1 hierarchy outlives its last umount if a child group was still being released then:
+/// mount it once more in a private mount namespace, with no child, and unmount it, until it is gone.
+private func removeNamedHierarchy(_ name: String, lab: Lab) {
+    for _ in 0..<5 {
+        for _ in 0..<20 where namedHierarchyExists(name) { usleep(20_000) }
+        guard namedHierarchyExists(name) else { return }
+        let directory = lab.uniquePath("v1-cleanup")
+        mkdir(directory, 0o700)
+        let script = "mount -t cgroup -o none,name=\(name) cgroup \"$0\" && { rmdir \"$0\"/attack 2>/dev/null; sleep 0.2; umount \"$0\"; }"
+        _ = try? runHostCommand(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, directory])
+    }
 }
 
 /// Can a new, named cgroup v1 hierarchy be mounted here at all (pure v2 kernels may refuse)?
@@ -343,6 +365,8 @@ private func withTargetGroup(_ lab: Lab, devices: Bool, _ body: (_ relative: Str
     let hierarchy = cgroupHierarchy(devices: devices)
     let relative = "\(lab.cgroupParent)/attack-target-\(getpid())"
     let target = hierarchy.root + "/" + relative
+    let parent = hierarchy.root + "/" + lab.cgroupParent
+    let madeParent = access(parent, F_OK) != 0
     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
     defer {
         for pid in readHostFile(target + "/cgroup.procs")?.split(separator: "\n").compactMap({ pid_t($0) }) ?? [] {
@@ -352,6 +376,7 @@ private func withTargetGroup(_ lab: Lab, devices: Bool, _ body: (_ relative: Str
             if rmdir(target) == 0 || errno == ENOENT { break }
             usleep(10_000)
         }
+        if madeParent { rmdir(parent) }   // unless a container of the kit uses it meanwhile
     }
     return try body(relative)
 }

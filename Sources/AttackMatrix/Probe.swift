@@ -236,6 +236,8 @@ enum Probe {
             for (int i = 0; i < 50 && rmdir(path) < 0; i++) usleep(20000);
             snprintf(path, sizeof path, "%s/release_agent", dir);
             write_file(path, "\n", 1);
+            /* a v1 hierarchy dies at umount only once its removed child is released (asynchronously) */
+            usleep(200000);
             umount2(dir, MNT_DETACH);
             return rc < 0 ? 1 : 0;
         }

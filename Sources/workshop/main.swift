@@ -40,6 +40,8 @@ func fail(_ message: String, code: Int32) -> Int32 {
 
 // MARK: - attacks
 
+nonisolated(unsafe) var interrupted: sig_atomic_t = 0
+
 func attacks(_ arguments: [String]) -> Int32 {
     var only: Set<String>?
     var verbose = false
@@ -86,8 +88,9 @@ func attacks(_ arguments: [String]) -> Int32 {
         return fail("\(error)", code: 125)
     }
     defer { lab.close() }
-    // A trainer's Ctrl-C must still put the host's settings back: run to the end of the current cell.
-    signal(SIGINT, SIG_IGN)
+    // A trainer's Ctrl-C must still put the host's settings back: finish the current attack (its
+    // defers restore what it touched), then stop.
+    signal(SIGINT) { _ in interrupted = 1 }
 
     let columns = Lab.columns
     let selected = AttackMatrix.attacks.filter { only?.contains($0.id) ?? true }
@@ -96,6 +99,10 @@ func attacks(_ arguments: [String]) -> Int32 {
     var breaches = 0, broken = 0
     let start = Date()
     for attack in selected {
+        if interrupted != 0 {
+            notes.append("interrupted: the rest was not run")
+            break
+        }
         let cells = attack.evaluate(in: columns, lab: lab)
         print(MatrixTable.line(attack, cells))
         fflush(stdout)

@@ -79,7 +79,10 @@ final class AttackMatrixTests: StepTestCase {
     func testCorePattern() throws { try check("core-pattern") }
     func testNewProc() throws { try check("new-proc") }
     func testNewSysfs() throws { try check("new-sysfs") }
-    func testReleaseAgent() throws { try check("release-agent") }
+    func testReleaseAgent() throws {
+        try check("release-agent")
+        XCTAssertFalse(namedHierarchyExists(releaseAgentHierarchy), "the payload's cgroup v1 hierarchy outlived the test")
+    }
     func testLeaveCgroup() throws { try check("leave-cgroup") }
     func testOpenByHandle() throws { try check("open-by-handle") }
     func testHostClock() throws { try check("host-clock") }
