@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every attack, in the order of the layer that stops it. Payloads are harmless:
+/// Every attack, in the order of the layer that stops it (as designed). Payloads are harmless:
 /// markers in the lab's test directory, no-op writes that need the privilege,
 /// reads; every host setting an attack can change is put back in a defer.
 public enum AttackMatrix {
@@ -37,6 +37,11 @@ public enum AttackMatrix {
                    let outcome = try lab.run(column, ["cat", "/proc/\(getpid())/root\(marker.path)"])
                    return try readsMarker(column, outcome, marker.content)
                }),
+
+        // ── step03 (the run directory), checked from steps 01-02 where writes land on the host ──
+        Attack(id: "setuid-layer", summary: "leave a setuid-root file in the writable layer; host user 65534 runs it",
+               stoppedBy: 3, layer: "run directories private to root", firstColumn: 1,
+               precondition: { _ in nil }, attempt: setuidInLayer),
 
         // ── step04: pivot_root and the standard mounts ──
         Attack(id: "chroot-escape", summary: "chroot into a subdirectory, climb out with chdir(\"..\"), read a host file",
@@ -109,11 +114,6 @@ public enum AttackMatrix {
                    try byExitStatus(column, try lab.run(column, ["clock"]))
                }),
 
-        // ── step03 (the run directory), checked from steps 01-02 where writes land on the host ──
-        Attack(id: "setuid-layer", summary: "leave a setuid-root file in the writable layer; host user 65534 runs it",
-               stoppedBy: 3, layer: "run directories private to root", firstColumn: 1,
-               precondition: { _ in nil }, attempt: setuidInLayer),
-
         // ── step08: seccomp ──
         Attack(id: "nested-userns", summary: "unshare(CLONE_NEWUSER): a user namespace of its own, full capabilities in it",
                stoppedBy: 8, layer: "seccomp", firstColumn: 1,
@@ -128,7 +128,7 @@ public enum AttackMatrix {
         Attack(id: "vsock", summary: "socket(AF_VSOCK): talk to the hypervisor",
                stoppedBy: 8, layer: "seccomp allow list", firstColumn: 1,
                precondition: { _ in nil }, attempt: { lab, column in try byExitStatus(column, try lab.run(column, ["vsock"])) }),
-    ].sorted { $0.stoppedBy < $1.stoppedBy }
+    ]
 
     public static func attack(_ id: String) -> Attack? { attacks.first { $0.id == id } }
 }
