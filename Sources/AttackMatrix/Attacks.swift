@@ -106,7 +106,10 @@ public enum AttackMatrix {
         Attack(id: "open-by-handle", summary: "open_by_handle_at (\"shocker\"): open inodes by handle, past any root",
                stoppedBy: 6, layer: "no CAP_DAC_READ_SEARCH", firstColumn: 1,
                precondition: { _ in nil }, attempt: { lab, column in
-                   try byExitStatus(column, try lab.run(column, ["open-by-handle", column <= 2 ? lab.directory : "/"]))
+                   // A file system that hands out handles: the host's (01-02), the overlay (03: none, so a
+                   // made-up handle, which still meets the capability check first), /dev's tmpfs (04+).
+                   let directory = column <= 2 ? lab.directory : column == 3 ? "/" : "/dev"
+                   return try byExitStatus(column, try lab.run(column, ["open-by-handle", directory]))
                }),
         Attack(id: "host-clock", summary: "adjust the host's clock (clock_adjtime ADJ_TICK to its own value)",
                stoppedBy: 6, layer: "no CAP_SYS_TIME", firstColumn: 1,

@@ -133,9 +133,13 @@ func attacks(_ arguments: [String]) -> Int32 {
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--" { arguments.removeFirst() }   // `swift run workshop -- attacks` passes it on
-guard let name = arguments.first, !["-h", "--help", "help"].contains(name) else {
+guard let name = arguments.first else {
+    FileHandle.standardError.write(Data(usage().utf8))
+    exit(64)
+}
+if ["-h", "--help", "help"].contains(name) {
     print(usage(), terminator: "")
-    exit(arguments.isEmpty ? 64 : 0)
+    exit(0)
 }
 guard let subcommand = subcommands.first(where: { $0.name == name }) else {
     exit(fail("unknown command \(name)\n" + usage(), code: 64))
