@@ -135,9 +135,26 @@ final class AttackMatrixTests: StepTestCase {
         XCTAssertEqual(try workshop(["attacks", "--list"]).stdout.split(separator: "\n").count, AttackMatrix.attacks.count + 1)
     }
 
-    private func workshop(_ arguments: [String]) throws -> RunResult {
+    /// The command has teeth: with step01 posing as step02, the host's name changes from "step02"
+    /// and `workshop attacks` says so and fails.
+    func testWorkshopAttacksFailsWhenALayerIsMissing() throws {
+        let directory = NSTemporaryDirectory() + "workshop-broken-steps-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["workshop"] + steps(from: 1) {
+            let source = name == "step02-namespaces" ? "step01-clone" : name
+            try FileManager.default.copyItem(atPath: binaryDirectory.appendingPathComponent(source).path,
+                                             toPath: directory + "/" + name)
+        }
+        let run = try workshop(["attacks", "--only", "host-uts"], in: directory)
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("✗! host-uts step02: got through"), run.stdout)
+    }
+
+    private func workshop(_ arguments: [String], in directory: String? = nil) throws -> RunResult {
         let process = Process()
-        process.executableURL = binaryDirectory.appendingPathComponent("workshop")
+        process.executableURL = directory.map { URL(fileURLWithPath: $0 + "/workshop") }
+            ?? binaryDirectory.appendingPathComponent("workshop")
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["WORKSHOP_HOME"] = testHome
