@@ -3,13 +3,18 @@ import XCTest
 
 /// step02-namespaces: UTS, PID, mount, IPC and network namespaces.
 final class Step02Tests: StepTestCase {
+    /// Run in a UTS namespace of the test's own that plays the host: a step that lost its
+    /// own namespace would rename that copy (seen here), never the machine.
     func testHostnameIsTheContainers() throws {
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, 255)
-        let before = String(cString: name)
-        XCTAssertEqual(try shell("step02-namespaces", "hostname", options: ["--hostname", "box-42"]), "box-42\n")
-        gethostname(&name, 255)
-        XCTAssertEqual(String(cString: name), before, "the host's hostname changed")
+        let script = """
+            before=$(hostname)
+            "$STEP" -q --hostname box-42 -- hostname || exit 9
+            [ "$(hostname)" = "$before" ] && echo host-unchanged || echo "host renamed to $(hostname)"
+            """
+        let result = try run("step02-namespaces", [], quiet: false,
+                             prefix: ["/usr/bin/unshare", "--uts", "--", "/bin/sh", "-c", script, "sh"])
+        XCTAssertEqual(result.stdout, "box-42\nhost-unchanged\n",
+                       "step02: the container's hostname should be box-42 and the host's unchanged, saw \(result.stdout) \(result.stderr)")
     }
 
     func testCommandIsPID1() throws {
@@ -26,26 +31,37 @@ final class Step02Tests: StepTestCase {
     }
 
     func testAllNamespacesDiffer() throws {
-        let running = try start("step02-namespaces", ["sleep", "2"])
+        let running = try start("step02-namespaces", ["sleep", "2"], prefix: ownUTSNamespace)
         let pid = try XCTUnwrap(running.containerPID())
         for kind in ["uts", "pid", "mnt", "ipc", "net"] {
-            XCTAssertNotEqual(namespaceInode("\(pid)", kind), namespaceInode("self", kind), kind)
+            let (inside, runtime) = (namespaceInode("\(pid)", kind), namespaceInode("\(running.runtimePID)", kind))
+            XCTAssertNotEqual(inside, runtime, "step02: the container's \(kind) namespace should differ from its runtime's, saw \(inside) for both")
         }
         XCTAssertEqual(stopContainer(running, pid).status, 137)
     }
 
     /// On systemd machines / is a *shared* mount: without making the container's
-    /// mounts private, its mounts propagate to the host. This machine's mounts are
-    /// private, so the test builds a systemd-like host of its own: a mount namespace
-    /// (unshare --propagation shared) that plays the host, and looks at it afterwards.
+    /// mounts private, its mounts propagate to the host (and pivot_root refuses a shared root).
+    /// This machine's mounts are private, so the test builds a systemd-like host of its own:
+    /// a mount namespace (unshare --propagation shared) that plays the host, and looks at it
+    /// while the container runs and afterwards. Every step from 02 on: the runtime's own
+    /// mounts (overlay, proc, dev...) must stay in the container too, not only the command's.
     func testMountsDoNotLeakToASharedHost() throws {
         let script = """
-            "$STEP" -q -- /bin/sh -c 'mount -t tmpfs workshop-leak-check /mnt' || exit 9
-            grep -c workshop-leak-check /proc/self/mountinfo
+            before=$(wc -l < /proc/self/mountinfo)
+            "$STEP" -q -- /bin/sh -c 'mount -t tmpfs workshop-leak-check /mnt 2>/dev/null; sleep 0.6' &
+            sleep 0.3
+            during=$(grep -cE 'workshop-leak-check|/containers/[0-9a-f]{12}/' /proc/self/mountinfo)
+            wait $! || exit 9
+            echo "$during $(( $(wc -l < /proc/self/mountinfo) - before ))"
             """
-        let result = try run("step02-namespaces", [], quiet: false,
-                             prefix: ["/usr/bin/unshare", "--mount", "--propagation", "shared", "--", "/bin/sh", "-c", script, "sh"])
-        XCTAssertEqual(result.stdout, "0\n", "the container's tmpfs appeared on the (shared) host: \(result.stderr)")
+        for step in steps(from: 2) {
+            let result = try run(step, [], quiet: false,
+                                 prefix: ["/usr/bin/unshare", "--mount", "--propagation", "shared", "--", "/bin/sh", "-c", script, "sh"])
+            XCTAssertEqual(result.status, 0, "\(step): on a shared host the run should succeed, saw exit \(result.status): \(result.stderr)")
+            XCTAssertEqual(result.stdout, "0 0\n",
+                           "\(step): the (shared) host should see none of the container's mounts (while it runs, new after it), saw \(result.stdout)")
+        }
         // And of course never on the real host either.
         XCTAssertFalse(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).contains("workshop-leak-check"))
     }

@@ -14,8 +14,61 @@ final class Step03Tests: StepTestCase {
     func testHostFilesAreNotVisible() throws {
         let marker = try makeHostMarker()
         let result = try run("step03-chroot", ["cat", marker.path])
-        XCTAssertNotEqual(result.status, 0)
-        XCTAssertFalse(result.stdout.contains(marker.content))
+        XCTAssertNotEqual(result.status, 0, "step03: cat of a host file should fail inside, saw exit 0")
+        XCTAssertFalse(result.stdout.contains(marker.content), "step03: the host's file \(marker.path) should not be readable inside, saw its content")
+    }
+
+    /// chroot(2) does not change the working directory: without chdir("/") the command
+    /// starts in the runtime's directory on the host, and relative paths (`../../..`) reach
+    /// the host's whole tree. Started from a host directory holding a marker file, the
+    /// container must neither start there nor reach the host by climbing from where it starts.
+    func testWorkingDirectoryIsTheNewRoot() throws {
+        let marker = try makeHostMarker()
+        let directory = "/tmp/workshop-cwd-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        try marker.content.write(toFile: directory + "/cwd-marker", atomically: true, encoding: .utf8)
+        let climb = String(repeating: "../", count: 8) + marker.path.dropFirst()   // from the host cwd up to / and down
+        for step in steps(from: 3) {
+            let result = try start(step, ["--", "/bin/sh", "-c",
+                                          "cat cwd-marker 2>/dev/null; cat \(climb) 2>/dev/null; readlink /proc/self/cwd"],
+                                   directory: directory).wait()
+            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+            XCTAssertFalse(result.stdout.contains(marker.content),
+                           "\(step): the container should start in its new root, not in the host's \(directory) (../ reaching the host), saw \(result.stdout)")
+            XCTAssertEqual(result.stdout, "/\n", "\(step): the working directory inside should be /, saw \(result.stdout)")
+        }
+    }
+
+    /// Every run writes to its own overlay layer, never to the cached image. The test gets
+    /// its own state directory, so a regression damages only a throwaway copy of the image.
+    func testImageStaysPristine() throws {
+        let homes = NSTemporaryDirectory() + "workshop-pristine-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: homes) }
+        let vandalism = "echo written > /written-by-container; echo changed >> /etc/alpine-release; rm -rf /bin /etc/apk; echo /*"
+        for step in steps(from: 3) {
+            // One per step: a step that damages its image does not take the next step's tests down with it.
+            let home = homes + "/" + step
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            let environment = ["WORKSHOP_HOME": home]
+            let images = home + "/images"
+            // Prepare the image (steps 07 and 08 unpack their own, owned by the shifted ids).
+            XCTAssertEqual(try start(step, ["true"], environment: environment).wait().status, 0, "\(step): a first run to prepare the image")
+            let before = treeSnapshot(images)
+            XCTAssertGreaterThan(before.count, 100, "\(step): expected the unpacked image under \(images), saw \(before.count) files")
+            let vandal = try start(step, ["/bin/sh", "-c", vandalism], environment: environment).wait()
+            XCTAssertEqual(vandal.status, 0, "\(step): \(vandal.stderr)")
+            XCTAssertFalse(vandal.stdout.contains("/bin "), "\(step): rm -rf /bin should have worked inside, saw \(vandal.stdout)")
+            let changed = changedPaths(before, treeSnapshot(images))
+            XCTAssertEqual(changed, [], "\(step): the container's writes should not change the cached image, saw \(changed.count) paths changed: \(changed.prefix(5))")
+            let again = try start(step, ["/bin/sh", "-c", "test -x /bin/sh && cat /etc/alpine-release; ls /written-by-container 2>&1"],
+                                  environment: environment).wait()
+            XCTAssertEqual(again.stdout.split(separator: "\n").first, "3.20.3",
+                           "\(step): the next container should see the pristine image, saw \(again.stdout) \(again.stderr)")
+            XCTAssertTrue(again.stdout.contains("No such file"), "\(step): the next container should not see the last one's file, saw \(again.stdout)")
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: home + "/containers")) ?? []
+            XCTAssertEqual(left, [], "\(step): run directories left in \(home)/containers")
+        }
     }
 
     /// The point of chapter 03: a process inside with CAP_SYS_CHROOT climbs out.

@@ -13,12 +13,19 @@ final class Step07Tests: StepTestCase {
         XCTAssertEqual(try shell("step07-userns", "id -u; id -g"), "0\n0\n")
     }
 
+    /// From the host: the container's uid and gid are the mapped ones, and it kept none of
+    /// the runtime's supplementary groups (started here with groups 0, 4 and 27, host root's
+    /// groups would stay without setgroups(0, nil)).
     func testHostSeesAnUnprivilegedUser() throws {
         for step in steps(from: 7) {
-            let running = try start(step, ["sleep", "2"])
+            let running = try start(step, ["sleep", "2"], prefix: ["/usr/bin/setpriv", "--groups", "0,4,27", "--"])
             let pid = try XCTUnwrap(running.containerPID())
-            XCTAssertEqual(statusField(pid, "Uid")?.split(separator: "\t").first, "100000", step)
-            XCTAssertEqual(statusField(pid, "Gid")?.split(separator: "\t").first, "100000", step)
+            for key in ["Uid", "Gid"] {
+                let ids = statusField(pid, key)?.split(separator: "\t").map(String.init) ?? []
+                XCTAssertEqual(Set(ids), ["100000"], "\(step): the container's \(key)s (real, effective, saved, fs) on the host should all be 100000, saw \(ids)")
+            }
+            let groups = statusField(pid, "Groups") ?? "?"
+            XCTAssertEqual(groups, "", "\(step): the container should have no supplementary groups on the host, saw '\(groups)'")
             XCTAssertEqual(stopContainer(running, pid).status, 137)
         }
     }

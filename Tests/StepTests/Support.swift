@@ -235,7 +235,7 @@ class StepTestCase: XCTestCase {
 
     /// Starts a step (quietly unless asked) in the background.
     func start(_ step: String, _ arguments: [String], quiet: Bool = true, prefix: [String] = [],
-               environment: [String: String] = [:]) throws -> RunningStep {
+               environment: [String: String] = [:], directory: String? = nil) throws -> RunningStep {
         let process = Process()
         let binary = binaryDirectory.appendingPathComponent(step).path
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is not built")
@@ -254,6 +254,7 @@ class StepTestCase: XCTestCase {
         env["STEP"] = binary
         for (key, value) in environment { env[key] = value }
         process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardInput = FileHandle.nullDevice
         let running = RunningStep(process)
         try process.run()
@@ -302,4 +303,84 @@ class StepTestCase: XCTestCase {
 func steps(from first: Int) -> [String] {
     ["step01-clone", "step02-namespaces", "step03-chroot", "step04-pivot-root", "step05-cgroup",
      "step06-capabilities", "step07-userns", "step08-seccomp"].suffix(from: first - 1).map { $0 }
+}
+
+/// Waits until a process runs `command` (its comm), e.g. a script's final `exec sleep`:
+/// then everything the script did before has happened.
+func waitUntil(_ pid: pid_t, runs command: String, timeout: TimeInterval = 10) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if comm == command { return true }
+        if comm == nil { return false }
+        usleep(10_000)
+    }
+    return false
+}
+
+/// Prefix for a step whose regression could rename the machine: the runtime gets a UTS
+/// namespace of its own, so a step that lost its own changes only that throwaway copy.
+let ownUTSNamespace = ["/usr/bin/unshare", "--uts", "--"]
+
+let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
+/// When a kernel lacks every path a check could look at: a failure in CI, a skip elsewhere.
+/// Never a silent pass.
+func nothingToCheck(_ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    if isCI { XCTFail("\(what) (CI=true: refusing to skip)", file: file, line: line); return }
+    throw XCTSkip(what)
+}
+
+/// One line of /proc/PID/mountinfo.
+struct MountEntry {
+    var point: String
+    var options: [String]       // per-mount options (field 6): ro/rw, nosuid...
+    var type: String
+    var source: String
+    var isReadOnly: Bool { options.contains("ro") }
+}
+
+func mountEntries(_ path: String) -> [MountEntry] {
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap { line in
+        let fields = line.split(separator: " ").map(String.init)
+        guard let dash = fields.firstIndex(of: "-"), dash + 2 < fields.count, fields.count > 5 else { return nil }
+        return MountEntry(point: fields[4], options: fields[5].split(separator: ",").map(String.init),
+                          type: fields[dash + 1], source: fields[dash + 2])
+    }
+}
+
+/// One file of a tree, everything that could change: type and mode, owner, size,
+/// modification time, a symlink's target and a regular file's full contents.
+struct FileSnapshot: Equatable {
+    var mode: mode_t
+    var owner: String
+    var size: Int
+    var modified: Int
+    var linkTarget: String?
+    var contents: Data?
+}
+
+/// A tree, file by file (a few MB for the Alpine image: compared byte for byte, no digest needed).
+func treeSnapshot(_ root: String) -> [String: FileSnapshot] {
+    var files: [String: FileSnapshot] = [:]
+    let manager = FileManager.default
+    let enumerator = manager.enumerator(atPath: root)
+    while let relative = enumerator?.nextObject() as? String {
+        let path = root + "/" + relative
+        var info = stat()
+        guard lstat(path, &info) == 0 else { continue }
+        let type = info.st_mode & S_IFMT
+        files[relative] = FileSnapshot(
+            mode: info.st_mode, owner: "\(info.st_uid):\(info.st_gid)", size: Int(info.st_size),
+            modified: Int(info.st_mtim.tv_sec),
+            linkTarget: type == S_IFLNK ? try? manager.destinationOfSymbolicLink(atPath: path) : nil,
+            contents: type == S_IFREG ? manager.contents(atPath: path) : nil)
+    }
+    return files
+}
+
+/// The paths that differ between two snapshots (added, removed or changed), sorted.
+func changedPaths(_ before: [String: FileSnapshot], _ after: [String: FileSnapshot]) -> [String] {
+    Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
 }
