@@ -26,7 +26,8 @@ cgroup_parent=${WORKSHOP_TEST_CGROUP_PARENT:-workshop-mutations}
 #   OLD     a fixed string that occurs on exactly one line of FILE
 #   NEW     what replaces OLD on that line; "" deletes the whole line
 #   FILTER  swift test --filter: the tests that must fail
-#   OWNER   "" (these tests) or who covers it ("owned elsewhere": run and reported, not counted)
+#   OWNER   "" (these tests), who covers it ("owned elsewhere"), or "equiv" (an equivalent
+#           mutation: nothing observable changes): those are run and reported, not counted
 ids=() files=() olds=() news=() filters=() owners=()
 mutation() { ids+=("$1"); files+=("$2"); olds+=("$3"); news+=("$4"); filters+=("$5"); owners+=("${6:-}"); }
 
@@ -91,6 +92,10 @@ mutation s08-newuser     $S8 'flags |= WS_CLONE_NEWUSER' '' "$T.LaterStepsTests"
 # step08: no_new_privs and the filter
 mutation s08-nnp         $S8 'try check(ws_prctl(WS_PR_SET_NO_NEW_PRIVS' '' "$T.Step08Tests/testSeccompIsOn"
 mutation s08-seccomp     $S8 'try SeccompFilter.install(filter)' '' "$T.Step08Tests/testSeccompIsOn"
+# equivalent: nothing observable changes (see README.md); run to show it, not counted
+mutation s06-ambient     $S6 'try clearAmbientCapabilities()' '' "$T.Step06Tests|$T.LaterStepsTests" equiv
+mutation s07-rprivate    $S7 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakToASharedHost" equiv
+mutation s04-chdir-after $S4 $'try check(chdir("/"), "chdir /")\n        if options.filesystem.tryEscape' 'if options.filesystem.tryEscape' "$T.Step03Tests/testWorkingDirectoryIsTheNewRoot|$T.Step04Tests" equiv
 # owned elsewhere (Step08Tests' seccomp part, the image's tarball checks): run and reported, not counted here
 mutation ws-arch         $SF 'jumpIfEqual, jt: 1, jf: 0, k: WS_AUDIT_ARCH' 'jumpIfEqual, jt: 1, jf: 1, k: WS_AUDIT_ARCH' "$T.Step08Tests" seccomp
 mutation ws-keyctl       $SF '"keyctl", "add_key", "request_key",' '"add_key", "request_key",' "$T.Step08Tests" seccomp
@@ -220,6 +225,6 @@ done
 swift_build   # leave the scratch build unmutated
 
 total=${#selected[@]}
-echo "$total mutations: $missed missed, $missed_elsewhere missed but owned elsewhere, $invalid stale or not building; $(( $(date +%s) - started )) s" | tee -a "$results"
+echo "$total mutations: $missed missed, $missed_elsewhere missed but owned elsewhere or equivalent, $invalid stale or not building; $(( $(date +%s) - started )) s" | tee -a "$results"
 echo "table: $results; logs: $scratch/<mutation>.log"
 [ $missed = 0 ] && [ $invalid = 0 ]
