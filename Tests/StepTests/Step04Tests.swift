@@ -3,12 +3,15 @@ import XCTest
 
 /// step04-pivot-root: pivot_root, the old root detached, and the standard mounts.
 final class Step04Tests: StepTestCase {
+    /// The same attack as in chapter 03 now stays inside: the command still runs, in Alpine,
+    /// and cannot read the host's file (a runtime that failed to start would prove nothing).
     func testChrootEscapeFails() throws {
         let marker = try makeHostMarker()
         for step in steps(from: 4) {
-            let result = try run(step, ["--try-escape", "cat", marker.path])
-            XCTAssertNotEqual(result.status, 0, step)
-            XCTAssertFalse(result.stdout.contains(marker.content), "\(step): the escape reached the host")
+            let result = try run(step, ["--try-escape", "/bin/sh", "-c", "cat \(marker.path) 2>/dev/null; cat /etc/alpine-release"])
+            XCTAssertEqual(result.status, 0, "\(step): the command should run after the escape attempt, saw exit \(result.status): \(result.stderr)")
+            XCTAssertFalse(result.stdout.contains(marker.content), "\(step): the escape should stay inside, saw the host's file \(marker.path)")
+            XCTAssertEqual(result.stdout, "3.20.3\n", "\(step): after the escape attempt the root should still be Alpine's, saw \(result.stdout)")
         }
     }
 
