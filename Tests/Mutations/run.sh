@@ -167,10 +167,17 @@ swift_build() { swift build --build-tests --package-path "$tree" --scratch-path 
 
 # Each test run: a fresh state directory, and a UTS and mount namespace of its own, so that
 # a mutant that lost its own namespace changes a throwaway copy of the machine's, not the machine's.
+# In that namespace the machine's root is read-only, all but /tmp, /var/tmp and /run: a mutant
+# that leaves its container on the host's "/" (no chroot, no pivot_root) cannot delete /etc
+# (a test's payload once did, before the tests proved "/" was the image before writing).
+protect_root='for d in /tmp /var/tmp /run; do mount --bind "$d" "$d" || exit 125; done
+    mount -o remount,bind,ro / || exit 125
+    touch /etc/.workshop-mutation-probe 2>/dev/null && { echo "run.sh: / is still writable" >&2; exit 125; }
+    exec "$@"'
 run_tests() {   # FILTER LOG
     rm -rf "$home"
     WORKSHOP_TEST_HOME=$home WORKSHOP_TEST_CGROUP_PARENT=$cgroup_parent WORKSHOP_ALPINE_TARBALL=$tarball \
-        timeout 900 unshare --uts --mount --propagation private -- \
+        timeout 900 unshare --uts --mount --propagation private -- /bin/sh -c "$protect_root" sh \
         swift test --skip-build --package-path "$tree" --scratch-path "$build" --filter "$1" >"$2" 2>&1
     local status=$?
     rm -rf "$home"

@@ -52,11 +52,13 @@ final class Step03Tests: StepTestCase {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             let environment = ["WORKSHOP_HOME": home]
             let images = home + "/images"
-            // Prepare the image (steps 07 and 08 unpack their own, owned by the shifted ids).
-            XCTAssertEqual(try start(step, ["true"], environment: environment).wait().status, 0, "\(step): a first run to prepare the image")
+            // The vandalism must only ever run in the image: a regression (or a mutation run) that leaves the
+            // container on the host's root would otherwise delete the host's /bin. A marker put into the
+            // image from outside proves where "/" is before anything is removed.
+            let guarded = try imageRootGuard(step, home: home) + vandalism
             let before = treeSnapshot(images)
             XCTAssertGreaterThan(before.count, 100, "\(step): expected the unpacked image under \(images), saw \(before.count) files")
-            let vandal = try start(step, ["/bin/sh", "-c", vandalism], environment: environment).wait()
+            let vandal = try start(step, ["/bin/sh", "-c", guarded], environment: environment).wait()
             XCTAssertEqual(vandal.status, 0, "\(step): \(vandal.stderr)")
             XCTAssertFalse(vandal.stdout.contains("/bin "), "\(step): rm -rf /bin should have worked inside, saw \(vandal.stdout)")
             let changed = changedPaths(before, treeSnapshot(images))

@@ -67,7 +67,9 @@ final class Step04Tests: StepTestCase {
         let readOnly = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
         var checked: (files: [String], directories: [String], readOnly: [String]) = ([], [], [])
         for step in steps(from: 4) {
-            let running = try start(step, ["/bin/sh", "-c", "echo evil > /proc/sys/kernel/hostname && echo PROCSYS; exec sleep 5"])
+            // (In a UTS namespace of the test's own: were /proc/sys writable and the step without its own, the write would rename it.)
+            let running = try start(step, ["/bin/sh", "-c", "echo evil > /proc/sys/kernel/hostname && echo PROCSYS; exec sleep 5"],
+                                    prefix: ownUTSNamespace)
             let pid = try XCTUnwrap(running.containerPID(), step)
             XCTAssertTrue(waitUntil(pid, runs: "sleep"), "\(step): the probe script did not get to its sleep")
             let root = "/proc/\(pid)/root"
@@ -106,7 +108,8 @@ final class Step04Tests: StepTestCase {
     }
 
     func testContainersGetSeparateRoots() throws {
-        let first = try start("step04-pivot-root", ["/bin/sh", "-c", "echo one > /written-by-first; sleep 2; cat /written-by-first"])
+        let guardPrefix = try imageRootGuard("step04-pivot-root")
+        let first = try start("step04-pivot-root", ["/bin/sh", "-c", guardPrefix + "echo one > /written-by-first; sleep 2; cat /written-by-first"])
         let second = try start("step04-pivot-root", ["/bin/sh", "-c", "sleep 1; cat /written-by-first"])
         let firstResult = first.wait()
         let secondResult = second.wait()

@@ -27,20 +27,23 @@ final class Step06Tests: StepTestCase {
     }
 
     func testPrivilegedCallsFail() throws {
-        let result = try run("step06-capabilities", ["/bin/sh", "-c",
-            "hostname x; mount -t tmpfs none /mnt; grep -c ' /mnt ' /proc/self/mountinfo; hostname"])
+        let result = try start("step06-capabilities", ["/bin/sh", "-c",
+            "hostname x; mount -t tmpfs none /mnt; grep -c ' /mnt ' /proc/self/mountinfo; hostname"], prefix: ownUTSNamespace).wait()
         XCTAssertTrue(result.stderr.contains("sethostname: Operation not permitted"), result.stderr)
         XCTAssertEqual(result.stdout, "0\ncontainer\n", "hostname or mount succeeded: \(result.stdout)")
     }
 
     func testChownStillWorks() throws {
-        XCTAssertEqual(try shell("step06-capabilities", "touch /f && chown 1234:5678 /f && stat -c %u:%g /f"), "1234:5678\n")
+        let guardPrefix = try imageRootGuard("step06-capabilities")
+        XCTAssertEqual(try shell("step06-capabilities", guardPrefix + "touch /f && chown 1234:5678 /f && stat -c %u:%g /f"), "1234:5678\n")
     }
 
     func testCapAddAndCapDrop() throws {
-        XCTAssertEqual(try shell("step06-capabilities", "hostname x && hostname", options: ["--cap-add", "SYS_ADMIN"]), "x\n")
-        XCTAssertEqual(try shell("step06-capabilities", "hostname y && hostname", options: ["--cap-add", "cap_sys_admin"]), "y\n")
-        let dropped = try run("step06-capabilities", ["--cap-drop", "CHOWN", "--", "/bin/sh", "-c", "touch /f && chown 1234 /f"])
+        // hostname: in a UTS namespace of the test's own, so a step without its own renames only that.
+        XCTAssertEqual(try shell("step06-capabilities", "hostname x && hostname", options: ["--cap-add", "SYS_ADMIN"], prefix: ownUTSNamespace), "x\n")
+        XCTAssertEqual(try shell("step06-capabilities", "hostname y && hostname", options: ["--cap-add", "cap_sys_admin"], prefix: ownUTSNamespace), "y\n")
+        let guardPrefix = try imageRootGuard("step06-capabilities")
+        let dropped = try run("step06-capabilities", ["--cap-drop", "CHOWN", "--", "/bin/sh", "-c", guardPrefix + "touch /f && chown 1234 /f"])
         XCTAssertNotEqual(dropped.status, 0)
         XCTAssertTrue(dropped.stderr.contains("Operation not permitted"), dropped.stderr)
         let none = try shell("step06-capabilities", "grep CapEff /proc/self/status", options: ["--cap-drop", "ALL"])

@@ -33,7 +33,7 @@ final class Step07Tests: StepTestCase {
     func testFilesAreOwnedByTheMappedUser() throws {
         // `listed` appears only after `ls` has written its line, so killing the container once
         // it exists cannot cut that line off (it did once in CI).
-        let script = "echo hi > /root/created; ls -ln /root/created; touch /root/listed; sleep 5"
+        let script = try imageRootGuard("step07-userns") + "echo hi > /root/created; ls -ln /root/created; touch /root/listed; sleep 5"
         let running = try start("step07-userns", ["/bin/sh", "-c", script])
         let pid = try XCTUnwrap(running.containerPID())
         // Wait for the files, then look at them from the host, in the run's writable layer.

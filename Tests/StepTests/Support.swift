@@ -275,9 +275,9 @@ class StepTestCase: XCTestCase {
     }
 
     /// Runs `sh -c script` in a step and expects exit 0.
-    func shell(_ step: String, _ script: String, options: [String] = [],
+    func shell(_ step: String, _ script: String, options: [String] = [], prefix: [String] = [],
                file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let result = try run(step, options + ["--", "/bin/sh", "-c", script])
+        let result = try start(step, options + ["--", "/bin/sh", "-c", script], prefix: prefix).wait()
         XCTAssertEqual(result.status, 0, "\(step) \(script): \(result.stderr)", file: file, line: line)
         return result.stdout
     }
@@ -287,6 +287,22 @@ class StepTestCase: XCTestCase {
     func stopContainer(_ running: RunningStep, _ pid: pid_t) -> RunResult {
         kill(pid, SIGKILL)
         return running.wait(timeout: 30)
+    }
+
+    /// A guard for a script that writes to or deletes from its "/": a marker put into the
+    /// step's cached image from outside, and a shell prefix that refuses (exit 97) unless
+    /// "/" shows it. A regression (or a mutation run) that leaves the container on the
+    /// host's root then writes nothing there.
+    func imageRootGuard(_ step: String, home: String = testHome) throws -> String {
+        // The step's image exists after one run (steps 07 and 08 unpack their own, shifted copy).
+        let prepared = try start(step, ["true"], environment: ["WORKSHOP_HOME": home]).wait()
+        XCTAssertEqual(prepared.status, 0, "\(step): a first run to prepare the image: \(prepared.stderr)")
+        let images = home + "/images"
+        for image in (try? FileManager.default.contentsOfDirectory(atPath: images)) ?? [] where !image.hasPrefix(".") {
+            XCTAssertTrue(FileManager.default.createFile(atPath: images + "/" + image + "/" + imageGuardName, contents: Data()),
+                          "\(step): could not put the guard marker into \(images)/\(image)")
+        }
+        return "[ -e /\(imageGuardName) ] || { echo 'refusing: / is not the image' >&2; exit 97; }; "
     }
 
     /// A file on the host that no container should be able to read.
@@ -317,6 +333,8 @@ func waitUntil(_ pid: pid_t, runs command: String, timeout: TimeInterval = 10) -
     }
     return false
 }
+
+let imageGuardName = ".workshop-image-guard"
 
 /// Prefix for a step whose regression could rename the machine: the runtime gets a UTS
 /// namespace of its own, so a step that lost its own changes only that throwaway copy.
