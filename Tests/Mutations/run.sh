@@ -81,7 +81,6 @@ mutation s08-add         $S8 'try group.add(container.pid)' '' "$T.LaterStepsTes
 # step06: capabilities
 mutation s06-bounding    $S6 'try dropBoundingCapabilities(keeping: capabilities)' '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
 mutation s06-capset      $S6 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
-mutation s08-capset      $S8 "$CAPSET" '' "$T.LaterStepsTests"
 # step07: the user namespace
 mutation s07-newuser     $S7 'flags |= WS_CLONE_NEWUSER' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setgroups   $S7 'try check(setgroups(0, nil), "setgroups")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
@@ -95,6 +94,7 @@ mutation s08-seccomp     $S8 'try SeccompFilter.install(filter)' '' "$T.Step08Te
 # equivalent: nothing observable changes (see README.md); run to show it, not counted
 mutation s06-ambient     $S6 'try clearAmbientCapabilities()' '' "$T.Step06Tests|$T.LaterStepsTests" equiv
 mutation s07-rprivate    $S7 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakToASharedHost" equiv
+mutation s08-capset      $S8 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault|$T.LaterStepsTests" equiv
 mutation s04-chdir-after $S4 $'try check(chdir("/"), "chdir /")\n        if options.filesystem.tryEscape' 'if options.filesystem.tryEscape' "$T.Step03Tests/testWorkingDirectoryIsTheNewRoot|$T.Step04Tests" equiv
 # owned elsewhere (Step08Tests' seccomp part, the image's tarball checks): run and reported, not counted here
 mutation ws-arch         $SF 'jumpIfEqual, jt: 1, jf: 0, k: WS_AUDIT_ARCH' 'jumpIfEqual, jt: 1, jf: 1, k: WS_AUDIT_ARCH' "$T.Step08Tests" seccomp
