@@ -97,11 +97,11 @@ mutation s07-rprivate    $S7 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakT
 mutation s08-capset      $S8 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault|$T.LaterStepsTests" equiv
 mutation s04-chdir-after $S4 $'try check(chdir("/"), "chdir /")\n        if options.filesystem.tryEscape' 'if options.filesystem.tryEscape' "$T.Step03Tests/testWorkingDirectoryIsTheNewRoot|$T.Step04Tests" equiv
 # owned elsewhere (Step08Tests' seccomp part, the image's tarball checks): run and reported, not counted here
-mutation ws-arch         $SF 'jumpIfEqual, jt: 1, jf: 0, k: WS_AUDIT_ARCH' 'jumpIfEqual, jt: 1, jf: 1, k: WS_AUDIT_ARCH' "$T.Step08Tests" seccomp
-mutation ws-keyctl       $SF '"keyctl", "add_key", "request_key",' '"add_key", "request_key",' "$T.Step08Tests" seccomp
-mutation ws-clone-user   $SF '| WS_CLONE_NEWUSER' '| 0' "$T.Step08Tests" seccomp
-mutation ws-tar-nodotdot $IM '| ARCHIVE_EXTRACT_SECURE_NODOTDOT' '| 0' "WorkshopTests" images
-mutation ws-tar-ownchk   $IM 'if parts.contains("..") { throw Failure(' 'if false, parts.contains("..") { throw Failure(' "WorkshopTests" images
+mutation ws-arch         $SF 'code.jump(jumpIfEqual, WS_AUDIT_ARCH, then: .next, else: "kill")' 'code.jump(jumpIfEqual, WS_AUDIT_ARCH, then: .next, else: .next)' "$T.Step08Tests" seccomp
+mutation ws-keyctl       $SF '"keyctl", "add_key", "request_key",' '"add_key", "request_key",' "$T.Step08Tests|WorkshopTests.SeccompFilterTests" seccomp
+mutation ws-clone-user   $SF '| WS_CLONE_NEWUSER' '| 0' "$T.Step08Tests|WorkshopTests.SeccompFilterTests" seccomp
+mutation ws-tar-nodotdot $IM '| ARCHIVE_EXTRACT_SECURE_NODOTDOT' '| 0' "WorkshopTests|$T.ImageTests" images
+mutation ws-tar-ownchk   $IM 'if part.count == 2 && part.allSatisfy({ $0 == UInt8(ascii: ".") }) {' 'if false, part.count == 2 && part.allSatisfy({ $0 == UInt8(ascii: ".") }) {' "WorkshopTests|$T.ImageTests" images
 
 # ── Running them ───────────────────────────────────────────────────────────
 broad=0 list=0 check=0 only=()
