@@ -12,6 +12,9 @@
 # MUTATION_SOURCE=DIR tests another checkout's tests against the same mutations
 # (how the "before" table in README.md was made). See README.md.
 set -uo pipefail
+# The whole script is one block, read before it runs: a checkout that changes under a
+# running harness (a rebase, an edit) cannot change what it does half-way.
+{
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -177,16 +180,31 @@ protect_root='for d in /tmp /var/tmp /run; do mount --bind "$d" "$d" || exit 125
 run_tests() {   # FILTER LOG
     rm -rf "$home"
     WORKSHOP_TEST_HOME=$home WORKSHOP_TEST_CGROUP_PARENT=$cgroup_parent WORKSHOP_ALPINE_TARBALL=$tarball \
-        timeout 900 unshare --uts --mount --propagation private -- /bin/sh -c "$protect_root" sh \
-        swift test --skip-build --package-path "$tree" --scratch-path "$build" --filter "$1" >"$2" 2>&1
+        setsid --wait timeout 900 unshare --uts --mount --propagation private -- /bin/sh -c "$protect_root" sh \
+        swift test --skip-build --package-path "$tree" --scratch-path "$build" --filter "$1" >"$2" 2>&1 &
+    child=$!   # a session of its own: one kill stops everything it started
+    wait $child
     local status=$?
+    child=
     rm -rf "$home"
     return $status
 }
 failed_tests() { grep -oE "Test Case '[A-Za-z0-9_.]+' failed" "$1" | sed -E "s/Test Case '([^']+)' failed/\1/" | sort -u | tr '\n' ' '; }
 
 restore() { [ -n "${current:-}" ] && cp -p "$scratch/pristine-sources/${current#Sources/}" "$tree/$current"; current=; }
-trap restore EXIT INT TERM
+# Interrupted: restore the file, stop the test run's whole session (its containers too), and stop.
+# (swift test starts the test bundle in a session of its own: it and the steps, found by their
+# executables in this scratch build, are stopped one by one.)
+interrupted() {
+    restore
+    [ -n "${child:-}" ] && kill -KILL -- "-$child" 2>/dev/null
+    for exe in /proc/[0-9]*/exe; do
+        case $(readlink "$exe" 2>/dev/null) in "$build"/*) pid=${exe#/proc/}; kill -KILL "${pid%/exe}" 2>/dev/null ;; esac
+    done
+    exit 130
+}
+trap restore EXIT
+trap interrupted INT TERM HUP
 
 echo "mutation run: sources $repo, tests from $source_dir, scratch $scratch"
 started=$(date +%s)
@@ -235,3 +253,5 @@ total=${#selected[@]}
 echo "$total mutations: $missed missed, $missed_elsewhere missed but owned elsewhere or equivalent, $invalid stale or not building; $(( $(date +%s) - started )) s" | tee -a "$results"
 echo "table: $results; logs: $scratch/<mutation>.log"
 [ $missed = 0 ] && [ $invalid = 0 ]
+exit
+}
