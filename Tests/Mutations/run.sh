@@ -101,7 +101,7 @@ mutation s08-capset      $S8 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDoc
 mutation s04-chdir-after $S4 $'try check(chdir("/"), "chdir /")\n        if options.filesystem.tryEscape' 'if options.filesystem.tryEscape' "$T.Step03Tests/testWorkingDirectoryIsTheNewRoot|$T.Step04Tests" equiv
 # owned elsewhere (Step08Tests' seccomp part, the image's tarball checks): run and reported, not counted here
 mutation ws-arch         $SF 'code.jump(jumpIfEqual, WS_AUDIT_ARCH, then: .next, else: "kill")' 'code.jump(jumpIfEqual, WS_AUDIT_ARCH, then: .next, else: .next)' "$T.Step08Tests" seccomp
-mutation ws-keyctl       $SF '"keyctl", "add_key", "request_key",' '"add_key", "request_key",' "$T.Step08Tests|WorkshopTests.SeccompFilterTests" seccomp
+mutation ws-keyctl       $SF '"kill", "landlock_add_rule",' '"keyctl", "kill", "landlock_add_rule",' "$T.Step08Tests|WorkshopTests.SeccompFilterTests" seccomp
 mutation ws-clone-user   $SF '| WS_CLONE_NEWUSER' '| 0' "$T.Step08Tests|WorkshopTests.SeccompFilterTests" seccomp
 mutation ws-tar-nodotdot $IM '| ARCHIVE_EXTRACT_SECURE_NODOTDOT' '| 0' "WorkshopTests|$T.ImageTests" images
 mutation ws-tar-ownchk   $IM 'if part.count == 2 && part.allSatisfy({ $0 == UInt8(ascii: ".") }) {' 'if false, part.count == 2 && part.allSatisfy({ $0 == UInt8(ascii: ".") }) {' "WorkshopTests|$T.ImageTests" images
