@@ -64,6 +64,10 @@ public enum Cleanup {
 
 /// Runs the step's body; any error becomes one line on stderr and a Docker-like exit code.
 /// Registered clean-up actions run first, so a failure leaves nothing behind.
+public func exitOnFailure(fileID: String = #fileID, _ body: () throws -> Never) -> Never {
+    exitOnFailure(step: stepName(fileID: fileID), body)
+}
+
 public func exitOnFailure(step: String, _ body: () throws -> Never) -> Never {
     do {
         try body()
@@ -82,6 +86,10 @@ public func exitOnFailure(step: String, _ body: () throws -> Never) -> Never {
 }
 
 /// Stops with a clear message unless running as root (every step needs it).
+public func requireRoot(fileID: String = #fileID) throws {
+    try requireRoot(step: stepName(fileID: fileID))
+}
+
 public func requireRoot(step: String) throws {
     if geteuid() != 0 {
         throw Failure("must be run as root (try: sudo swift run \(step) ...)")

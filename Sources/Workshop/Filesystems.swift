@@ -38,8 +38,9 @@ public let readOnlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "
 
 /// A new procfs at ROOT/proc, for the container's PID namespace.
 public func mountProc(in root: String) throws {
-    try check(mount("proc", root + "/proc", "proc", WS_MS_NOSUID | WS_MS_NODEV | WS_MS_NOEXEC, nil),
-              "mount proc on \(root)/proc")
+    let target = root == "/" ? "/proc" : root + "/proc"
+    try check(mount("proc", target, "proc", WS_MS_NOSUID | WS_MS_NODEV | WS_MS_NOEXEC, nil),
+              "mount proc on \(target)")
 }
 
 /// sysfs at ROOT/sys, read-only. Without our own network namespace (or, in a

@@ -7,6 +7,11 @@ public struct Narrator {
     public let quiet: Bool
     private let color: Bool
 
+    /// A step's narrator, named after the calling step (see `stepName(fileID:)`).
+    public init(quiet: Bool, fileID: String = #fileID) {
+        self.init(step: stepName(fileID: fileID), quiet: quiet)
+    }
+
     public init(step: String, quiet: Bool) {
         self.step = step
         self.quiet = quiet

@@ -199,6 +199,10 @@ public struct StepOptions: Sendable {
 
     /// Parses CommandLine.arguments. A bad one is one line on stderr and exit 64;
     /// --help prints the help and exits 0.
+    public static func parseCommandLine(abstract: String, groups: [OptionGroup], fileID: String = #fileID) -> StepOptions {
+        parseCommandLine(step: stepName(fileID: fileID), abstract: abstract, groups: groups)
+    }
+
     public static func parseCommandLine(step: String, abstract: String, groups: [OptionGroup]) -> StepOptions {
         do {
             return try parse(Array(CommandLine.arguments.dropFirst()), groups: groups)

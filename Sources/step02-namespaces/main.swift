@@ -5,6 +5,8 @@
 // mount table (so a fresh /proc shows only its processes), its own System V
 // IPC, and a network with only `lo`. The filesystem is still the host's.
 //
+// Each layer's lines are marked `// [stepNN] …` … `// [/stepNN]` (or one line: a trailing `// [stepNN]`).
+//
 //   sudo swift run step02-namespaces -- /bin/sh -c 'hostname; echo $$; ps'
 
 import CLinux
@@ -12,31 +14,29 @@ import Glibc
 import Workshop
 
 let options = StepOptions.parseCommandLine(
-    step: "step02-namespaces",
     abstract: "Run a command in new UTS, PID, mount, IPC and network namespaces.",
     groups: [
         .output,
-        .namespaces,    // NEW in step02: --hostname, --network, --init
+        .namespaces,    // [step02] --hostname, --network, --init
     ])
-let say = Narrator(step: "step02-namespaces", quiet: options.output.quiet)
+let say = Narrator(quiet: options.output.quiet)
 
-exitOnFailure(step: "step02-namespaces") {
-    try requireRoot(step: "step02-namespaces")
+exitOnFailure {
+    try requireRoot()
 
-    var flags: Int32 = 0
-    // ── NEW in step02: one flag per namespace ──
-    flags |= WS_CLONE_NEWUTS     // hostname and domain name
-    flags |= WS_CLONE_NEWPID     // process IDs: the child is PID 1
-    flags |= WS_CLONE_NEWNS      // the mount table
-    flags |= WS_CLONE_NEWIPC     // System V IPC and POSIX message queues
-    if options.namespaces.network == .none {
-        flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
-    }
+    // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
+    // [step01 stub] throw Failure("step01 is not written yet: see Chapters/01-clone.md")
+    let flags: Int32 = 0
+        | WS_CLONE_NEWUTS    // [step02] hostname and domain name
+        | WS_CLONE_NEWPID    // [step02] process IDs: the child is PID 1
+        | WS_CLONE_NEWNS     // [step02] the mount table
+        | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
+        | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
     let container = try Container.start(flags: flags, stdio: options.output) {
-        // ── Here we are the child, inside the new namespaces. ──
+        // ── Here we are the child. It runs the command in place of itself. ──
 
-        // ── NEW in step02 ──
+        // [step02] our own hostname, private mounts, a fresh /proc, lo up
         // Our own hostname: only our UTS namespace sees it.
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
@@ -44,24 +44,24 @@ exitOnFailure(step: "step02-namespaces") {
         // its mounts are *shared*: a mount here would appear on the host too.
         // Make every mount private before mounting anything.
         try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")
+        let root = "/"   // the host's root, for now
         // A fresh procfs, so /proc shows our PID namespace, not the host's.
-        try check(mount("proc", "/proc", "proc", WS_MS_NOSUID | WS_MS_NODEV | WS_MS_NOEXEC, nil), "mount proc on /proc")
+        try mountProc(in: root)
+
         // A new network namespace starts with lo down.
         if options.namespaces.network == .none {
             try check(ws_link_up("lo"), "bring lo up")
         }
+        // [/step02]
 
         try execute(options.command.command, environment: hostEnvironment(),
-                    init: options.namespaces.runsInit)   // NEW in step02: --init, a PID 1 that does PID 1's duties
+                    init: options.namespaces.runsInit)
     }
+    say.process(container)
 
-    say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
-    say.say("inside: sethostname(\"\(options.namespaces.hostname)\"), mount --make-rprivate /, mount -t proc proc /proc"
-        + (options.namespaces.network == .none ? ", ip link set lo up" : " (network: host's)"))
-    say.look("ls -l /proc/\(container.pid)/ns              # compare the inodes with /proc/self/ns")
-    say.look("nsenter -t \(container.pid) -u hostname      # the container's hostname")
-    say.look("grep -c . /proc/\(container.pid)/mountinfo   # its own mount table")
+    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
 
     try container.release()
     finish(container.waitForExit())
+    // [/step01]
 }

@@ -7,6 +7,8 @@
 //
 // chroot is not a security boundary: try --try-escape (chapter 03).
 //
+// Each layer's lines are marked `// [stepNN] …` … `// [/stepNN]` (or one line: a trailing `// [stepNN]`).
+//
 //   sudo swift run step03-chroot -- cat /etc/alpine-release
 
 import CLinux
@@ -14,70 +16,75 @@ import Glibc
 import Workshop
 
 let options = StepOptions.parseCommandLine(
-    step: "step03-chroot",
     abstract: "Run a command in new namespaces, chroot'ed into an Alpine root filesystem.",
     groups: [
         .output,
-        .namespaces,
-        .filesystem,    // NEW in step03: --rootfs, --try-escape
+        .namespaces,    // [step02] --hostname, --network, --init
+        .filesystem,    // [step03] --rootfs, --try-escape
     ])
-let say = Narrator(step: "step03-chroot", quiet: options.output.quiet)
+let say = Narrator(quiet: options.output.quiet)
 
-exitOnFailure(step: "step03-chroot") {
-    try requireRoot(step: "step03-chroot")
+exitOnFailure {
+    try requireRoot()
 
-    // ── NEW in step03: the image (cached after the first run) and this run's writable layer ──
+    // [step03] the image (cached after the first run) and this run's writable layer
     let image = try Image.prepare(rootfs: options.filesystem.rootfs)
     let run = try ContainerRun(image: image)
+    // [/step03]
 
-    var flags: Int32 = 0
-    flags |= WS_CLONE_NEWUTS     // hostname and domain name
-    flags |= WS_CLONE_NEWPID     // process IDs: the child is PID 1
-    flags |= WS_CLONE_NEWNS      // the mount table
-    flags |= WS_CLONE_NEWIPC     // System V IPC and POSIX message queues
-    if options.namespaces.network == .none {
-        flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
-    }
+    // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
+    // [step01 stub] throw Failure("step01 is not written yet: see Chapters/01-clone.md")
+    let flags: Int32 = 0
+        | WS_CLONE_NEWUTS    // [step02] hostname and domain name
+        | WS_CLONE_NEWPID    // [step02] process IDs: the child is PID 1
+        | WS_CLONE_NEWNS     // [step02] the mount table
+        | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
+        | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
     let container = try Container.start(flags: flags, stdio: options.output) {
-        // ── Here we are the child, inside the new namespaces. ──
+        // ── Here we are the child. It runs the command in place of itself. ──
+
+        // [step02] our own hostname, private mounts, a fresh /proc, lo up
+        // Our own hostname: only our UTS namespace sees it.
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
+        // The new mount namespace is a copy of the host's, and on systemd machines
+        // its mounts are *shared*: a mount here would appear on the host too.
+        // Make every mount private before mounting anything.
         try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")
-
-        // ── NEW in step03: our own root filesystem ──
-        // The image below (read-only), this run's directory above: writes land there.
+        // [step03] our own root filesystem: the image below (read-only), this run's directory above
         // Mounted in our mount namespace only: the host never sees it.
+        // [step03 stub] let root = "/"   // the host's root, for now
         try mountOverlay(run)
-        // The fresh procfs now goes into the new root.
-        try mountProc(in: run.rootfs)
+        let root = run.rootfs
+        // [/step03]
+        // A fresh procfs, so /proc shows our PID namespace, not the host's.
+        try mountProc(in: root)
 
+        // A new network namespace starts with lo down.
         if options.namespaces.network == .none {
             try check(ws_link_up("lo"), "bring lo up")
         }
+        // [/step02]
 
-        // ── NEW in step03: chroot(2) changes what "/" means for this process and its children ──
-        try check(chroot(run.rootfs), "chroot \(run.rootfs)")
+        try check(chroot(root), "chroot \(root)")   // [step03] chroot(2): what "/" means for this process and its children
+        // [step03] the classic chroot escape, played by the container (Workshop/Filesystems.swift)
         try check(chdir("/"), "chdir /")
         if options.filesystem.tryEscape {
-            try attemptChrootEscape()   // the malicious program's move (Workshop/Filesystems.swift)
+            try attemptChrootEscape()
         }
+        // [/step03]
 
-        // The image's programs, with a clean environment as docker run gives.
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
+    say.process(container)
 
-    say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
-    say.say("image: \(image.source) " + (image.unpackMilliseconds.map {
-        "unpacked with libarchive in \(formatDecimal($0, places: 0)) ms into \(image.path)" } ?? "(cached: \(image.path))"))
-    say.say("inside: mount -t overlay (lower: the image, upper: \(run.upper)) on \(run.rootfs), proc on its /proc, then chroot(\"\(run.rootfs)\")")
-    if options.filesystem.tryEscape {
-        say.say("--try-escape: inside, mkdir /.escape; chroot(\"/.escape\"); chdir(\"..\") x256; chroot(\".\") before the command")
-    }
-    say.look("ls /proc/\(container.pid)/root/            # the container's / seen from the host")
-    say.look("nsenter -t \(container.pid) -m findmnt -R \(run.rootfs)   # the overlay, in its mount namespace only")
+    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    say.image(image, run: run, pid: container.pid)           // [step03]
+    say.rootChange(pivotRoot: false, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
 
     try container.release()
     finish(container.waitForExit())
+    // [/step01]
 }

@@ -6,6 +6,8 @@
 // standard mounts of an OCI runtime: /proc with the dangerous files masked,
 // a small /dev with only safe devices, and /sys read-only.
 //
+// Each layer's lines are marked `// [stepNN] …` … `// [/stepNN]` (or one line: a trailing `// [stepNN]`).
+//
 //   sudo swift run step04-pivot-root -- sh -c 'ls /dev; cat /proc/self/mountinfo'
 
 import CLinux
@@ -13,51 +15,64 @@ import Glibc
 import Workshop
 
 let options = StepOptions.parseCommandLine(
-    step: "step04-pivot-root",
     abstract: "Run a command in new namespaces, pivot_root'ed into an Alpine root filesystem.",
     groups: [
         .output,
-        .namespaces,
-        .filesystem,
+        .namespaces,    // [step02] --hostname, --network, --init
+        .filesystem,    // [step03] --rootfs, --try-escape
     ])
-let say = Narrator(step: "step04-pivot-root", quiet: options.output.quiet)
+let say = Narrator(quiet: options.output.quiet)
 
-exitOnFailure(step: "step04-pivot-root") {
-    try requireRoot(step: "step04-pivot-root")
+exitOnFailure {
+    try requireRoot()
 
+    // [step03] the image (cached after the first run) and this run's writable layer
     let image = try Image.prepare(rootfs: options.filesystem.rootfs)
     let run = try ContainerRun(image: image)
+    // [/step03]
 
-    var flags: Int32 = 0
-    flags |= WS_CLONE_NEWUTS     // hostname and domain name
-    flags |= WS_CLONE_NEWPID     // process IDs: the child is PID 1
-    flags |= WS_CLONE_NEWNS      // the mount table
-    flags |= WS_CLONE_NEWIPC     // System V IPC and POSIX message queues
-    if options.namespaces.network == .none {
-        flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
-    }
+    // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
+    // [step01 stub] throw Failure("step01 is not written yet: see Chapters/01-clone.md")
+    let flags: Int32 = 0
+        | WS_CLONE_NEWUTS    // [step02] hostname and domain name
+        | WS_CLONE_NEWPID    // [step02] process IDs: the child is PID 1
+        | WS_CLONE_NEWNS     // [step02] the mount table
+        | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
+        | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
     let container = try Container.start(flags: flags, stdio: options.output) {
-        // ── Here we are the child, inside the new namespaces. ──
+        // ── Here we are the child. It runs the command in place of itself. ──
+
+        // [step02] our own hostname, private mounts, a fresh /proc, lo up
+        // Our own hostname: only our UTS namespace sees it.
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
+        // The new mount namespace is a copy of the host's, and on systemd machines
+        // its mounts are *shared*: a mount here would appear on the host too.
+        // Make every mount private before mounting anything.
         try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")
-
-        // The image below (read-only), this run's directory above: writes land there.
+        // [step03] our own root filesystem: the image below (read-only), this run's directory above
+        // Mounted in our mount namespace only: the host never sees it.
+        // [step03 stub] let root = "/"   // the host's root, for now
         try mountOverlay(run)
         let root = run.rootfs
+        // [/step03]
+        // A fresh procfs, so /proc shows our PID namespace, not the host's.
         try mountProc(in: root)
 
-        // ── NEW in step04: the standard container mounts, made inside the new root ──
+        // [step04] the standard container mounts, made inside the new root
         try mountDev(in: root, bindHostDevices: false)   // tmpfs + null, zero, full, random, urandom, tty, pts, shm
         try mountSys(in: root, newInstance: true)         // read-only
         try protectKernelPaths(in: root)                  // mask /proc/kcore & co, /proc/sys read-only
+        // [/step04]
 
+        // A new network namespace starts with lo down.
         if options.namespaces.network == .none {
             try check(ws_link_up("lo"), "bring lo up")
         }
+        // [/step02]
 
-        // ── NEW in step04: pivot_root instead of chroot ──
+        // [step04] pivot_root instead of chroot
         // pivot_root needs the new root to be a mount point: the overlay is one.
         // (runc bind-mounts a bundle's plain rootfs directory onto itself for this.)
         try check(chdir(root), "chdir \(root)")
@@ -66,26 +81,24 @@ exitOnFailure(step: "step04-pivot-root") {
         try check(ws_pivot_root(".", "."), "pivot_root")
         // ...from where we detach it: the host's tree is no longer reachable at all.
         try check(umount2(".", WS_MNT_DETACH), "detach the old root (umount2 MNT_DETACH)")
+        // [/step04]
+        // [step03] the classic chroot escape, played by the container (Workshop/Filesystems.swift)
         try check(chdir("/"), "chdir /")
         if options.filesystem.tryEscape {
-            try attemptChrootEscape()   // the same attack as in step03
+            try attemptChrootEscape()
         }
+        // [/step03]
 
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
+    say.process(container)
 
-    say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
-    say.say("image: \(image.source) " + (image.unpackMilliseconds.map {
-        "unpacked with libarchive in \(formatDecimal($0, places: 0)) ms into \(image.path)" } ?? "(cached: \(image.path))"))
-    say.say("inside: overlay on \(run.rootfs); proc (kcore, keys... masked; sys, sysrq-trigger read-only), /dev tmpfs, /sys read-only")
-    say.say("then pivot_root(\".\", \".\") and umount2(old root, MNT_DETACH): the host's files are gone, not just hidden")
-    if options.filesystem.tryEscape {
-        say.say("--try-escape: inside, mkdir /.escape; chroot(\"/.escape\"); chdir(\"..\") x256; chroot(\".\") before the command")
-    }
-    say.look("cat /proc/\(container.pid)/mountinfo        # only the container's mounts")
-    say.look("ls -l /proc/\(container.pid)/root/dev/       # the devices it may use")
+    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    say.image(image, run: run, pid: container.pid)           // [step03]
+    say.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
 
     try container.release()
     finish(container.waitForExit())
+    // [/step01]
 }

@@ -6,6 +6,8 @@
 // (chown, kill, bind low ports...); everything else is gone for good, from
 // the bounding set too, so not even a setuid program gets it back.
 //
+// Each layer's lines are marked `// [stepNN] …` … `// [/stepNN]` (or one line: a trailing `// [stepNN]`).
+//
 //   sudo swift run step06-capabilities -- sh -c 'grep Cap /proc/self/status; hostname x'
 //   sudo swift run step06-capabilities -- --cap-add SYS_ADMIN hostname x
 
@@ -14,36 +16,38 @@ import Glibc
 import Workshop
 
 let options = StepOptions.parseCommandLine(
-    step: "step06-capabilities",
     abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities.",
     groups: [
         .output,
-        .namespaces,
-        .filesystem,
-        .resources,
-        .privileges,    // NEW in step06: --cap-add, --cap-drop
+        .namespaces,    // [step02] --hostname, --network, --init
+        .filesystem,    // [step03] --rootfs, --try-escape
+        .resources,     // [step05] --cpus, --memory, --pids-limit, --stats, --ulimit
+        .privileges,    // [step06] --cap-add, --cap-drop
     ])
-let say = Narrator(step: "step06-capabilities", quiet: options.output.quiet)
+let say = Narrator(quiet: options.output.quiet)
 
-exitOnFailure(step: "step06-capabilities") {
-    try requireRoot(step: "step06-capabilities")
+exitOnFailure {
+    try requireRoot()
 
+    // [step03] the image (cached after the first run) and this run's writable layer
     let image = try Image.prepare(rootfs: options.filesystem.rootfs)
     let run = try ContainerRun(image: image)
+    // [/step03]
 
-    var flags: Int32 = 0
-    flags |= WS_CLONE_NEWUTS     // hostname and domain name
-    flags |= WS_CLONE_NEWPID     // process IDs: the child is PID 1
-    flags |= WS_CLONE_NEWNS      // the mount table
-    flags |= WS_CLONE_NEWIPC     // System V IPC and POSIX message queues
-    if options.namespaces.network == .none {
-        flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
-    }
+    // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
+    // [step01 stub] throw Failure("step01 is not written yet: see Chapters/01-clone.md")
+    let flags: Int32 = 0
+        | WS_CLONE_NEWUTS    // [step02] hostname and domain name
+        | WS_CLONE_NEWPID    // [step02] process IDs: the child is PID 1
+        | WS_CLONE_NEWNS     // [step02] the mount table
+        | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
+        | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
-    // the control group, made before the child exists
-    // ── NEW in step06: which capabilities the container keeps ──
+    // [step06] which capabilities the container keeps
     let capabilities = try options.privileges.capabilities()
+    // [/step06]
 
+    // [step05] the control group, made before the child exists
     let limits = CgroupLimits(cpus: options.resources.cpus, memory: options.resources.memory?.bytes,
                               pids: options.resources.pidsLimit)
     let group = try ControlGroup(id: run.id, limits: limits)
@@ -53,27 +57,41 @@ exitOnFailure(step: "step06-capabilities") {
     let devices = try group.restrictDevices(to: DeviceRule.containerDefaults)
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
-
+    // [step05 stub] let container = try Container.start(flags: flags, stdio: options.output) {
     let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
-        // ── Here we are the child, inside the new namespaces. ──
+    // [/step05]
+        // ── Here we are the child. It runs the command in place of itself. ──
+
+        // [step02] our own hostname, private mounts, a fresh /proc, lo up
+        // Our own hostname: only our UTS namespace sees it.
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
+        // The new mount namespace is a copy of the host's, and on systemd machines
+        // its mounts are *shared*: a mount here would appear on the host too.
+        // Make every mount private before mounting anything.
         try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")
-
-        // The image below (read-only), this run's directory above: writes land there.
+        // [step03] our own root filesystem: the image below (read-only), this run's directory above
+        // Mounted in our mount namespace only: the host never sees it.
+        // [step03 stub] let root = "/"   // the host's root, for now
         try mountOverlay(run)
         let root = run.rootfs
+        // [/step03]
+        // A fresh procfs, so /proc shows our PID namespace, not the host's.
         try mountProc(in: root)
 
-        // The standard container mounts, made inside the new root.
+        // [step04] the standard container mounts, made inside the new root
         try mountDev(in: root, bindHostDevices: false)   // tmpfs + null, zero, full, random, urandom, tty, pts, shm
         try mountSys(in: root, newInstance: true)         // read-only
         try protectKernelPaths(in: root)                  // mask /proc/kcore & co, /proc/sys read-only
+        // [/step04]
 
+        // A new network namespace starts with lo down.
         if options.namespaces.network == .none {
             try check(ws_link_up("lo"), "bring lo up")
         }
+        // [/step02]
 
+        // [step04] pivot_root instead of chroot
         // pivot_root needs the new root to be a mount point: the overlay is one.
         // (runc bind-mounts a bundle's plain rootfs directory onto itself for this.)
         try check(chdir(root), "chdir \(root)")
@@ -82,58 +100,45 @@ exitOnFailure(step: "step06-capabilities") {
         try check(ws_pivot_root(".", "."), "pivot_root")
         // ...from where we detach it: the host's tree is no longer reachable at all.
         try check(umount2(".", WS_MNT_DETACH), "detach the old root (umount2 MNT_DETACH)")
+        // [/step04]
+        // [step03] the classic chroot escape, played by the container (Workshop/Filesystems.swift)
         try check(chdir("/"), "chdir /")
         if options.filesystem.tryEscape {
-            try attemptChrootEscape()   // the attack of chapter 03: it stays inside
+            try attemptChrootEscape()
         }
+        // [/step03]
 
-        // ── NEW in step06: drop every capability outside the set, in this order ──
+        // [step06] drop every capability outside the set, in this order
         try dropBoundingCapabilities(keeping: capabilities)   // 1. bounding set (needs CAP_SETPCAP: first)
         try clearAmbientCapabilities()                          // 2. ambient set
         try setCapabilities(effective: capabilities, permitted: capabilities,   // 3. capset(2)
                             inheritable: CapabilitySet(mask: 0))
+        // [/step06]
 
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
+    say.process(container)
 
-    say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
-    say.say("image: \(image.source) " + (image.unpackMilliseconds.map {
-        "unpacked with libarchive in \(formatDecimal($0, places: 0)) ms into \(image.path)" } ?? "(cached: \(image.path))"))
-    say.say("inside: overlay on \(run.rootfs); proc (kcore, keys... masked; sys, sysrq-trigger read-only), /dev tmpfs, /sys read-only")
-    say.say("then pivot_root(\".\", \".\") and umount2(old root, MNT_DETACH): the host's files are gone, not just hidden")
-    if options.filesystem.tryEscape {
-        say.say("--try-escape: inside, mkdir /.escape; chroot(\"/.escape\"); chdir(\"..\") x256; chroot(\".\") before the command")
-    }
-    say.look("cat /proc/\(container.pid)/mountinfo        # only the container's mounts")
-    say.look("ls -l /proc/\(container.pid)/root/dev/       # the devices it may use")
-
-    // otherwise the parent moves it in, while it still waits on the sync pipe
+    // [step05] otherwise the parent moves it in, while it still waits on the sync pipe
     if !container.bornInCgroup {
         try group.add(container.pid)
     }
     if let groupDirectory { close(groupDirectory) }
     // per-process limits (setrlimit), set from here before it runs: nofile 1024 and --ulimit
     try applyResourceLimits(options.resources.resourceLimits, to: container.pid)
+    // [/step05]
 
-    say.say("\(group.layout.description)")
-    say.say("group \(ControlGroup.parentName)/\(group.id): " + group.written.joined(separator: ", "))
-    say.say(container.bornInCgroup
-        ? "the child was born in it: clone3(CLONE_INTO_CGROUP)"
-        : "the child was moved in (its PID written to cgroup.procs) before it was released")
-    say.say(devices.said)
-    let other: CgroupLayout = group.layout.isV2 ? .hybrid : .unified
-    say.say("on \(other.isV2 ? "cgroup v2" : "cgroup v1") it would write: "
-        + limits.files(for: other).map { "\($0.file) = \($0.value)" }.joined(separator: ", "))
-    say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
-    say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
-    say.look(devices.look)
-    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))
-    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")
-    say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
-    say.look("grep Cap /proc/\(container.pid)/status; capsh --decode=\(capabilities.hex)")
+    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    say.image(image, run: run, pid: container.pid)           // [step03]
+    say.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
+    say.controlGroup(group, container: container, devices: devices)   // [step05]
+    say.resourceLimits(pid: container.pid)                   // [step05]
+    say.capabilities(capabilities, pid: container.pid)       // [step06]
 
     try container.release()
+    // [step05] --stats samples the group once a second; the group goes when the container does
+    // [step05 stub] finish(container.waitForExit())
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil
     let status = container.waitForExit(tick: stats.map { monitor in { monitor.tick() } })
     // The last sample, taken before the group is removed.
@@ -143,4 +148,6 @@ exitOnFailure(step: "step06-capabilities") {
         say.say("the kernel OOM-killed \(final.oomKills) process(es) at the memory limit")
     }
     finish(status)
+    // [/step05]
+    // [/step01]
 }

@@ -6,6 +6,8 @@
 // escapes as nobody in particular. The image's files are owned by the shifted
 // ids, so container root still owns its files.
 //
+// Each layer's lines are marked `// [stepNN] …` … `// [/stepNN]` (or one line: a trailing `// [stepNN]`).
+//
 //   sudo swift run step07-userns -- sh -c 'id; cat /proc/self/uid_map'
 //   ps -o user,pid,cmd -C sh    # on the host: the container's shell runs as 100000
 
@@ -14,40 +16,45 @@ import Glibc
 import Workshop
 
 let options = StepOptions.parseCommandLine(
-    step: "step07-userns",
     abstract: "Run a command in new namespaces and an Alpine root, limited by a cgroup, with Docker's default capabilities, as an unprivileged host user.",
     groups: [
         .output,
-        .namespaces,
-        .filesystem,
-        .resources,
-        .privileges,
-        .users,         // NEW in step07: --uidmap, --gidmap
+        .namespaces,    // [step02] --hostname, --network, --init
+        .filesystem,    // [step03] --rootfs, --try-escape
+        .resources,     // [step05] --cpus, --memory, --pids-limit, --stats, --ulimit
+        .privileges,    // [step06] --cap-add, --cap-drop
+        .users,         // [step07] --uidmap, --gidmap
     ])
-let say = Narrator(step: "step07-userns", quiet: options.output.quiet)
+let say = Narrator(quiet: options.output.quiet)
 
-exitOnFailure(step: "step07-userns") {
-    try requireRoot(step: "step07-userns")
+exitOnFailure {
+    try requireRoot()
 
-    // ── NEW in step07: the host id of the container's root; its image and layer are owned by it ──
+    // [step03] the image (cached after the first run) and this run's writable layer
+    // [step07] the host id of the container's root; its image and layer are owned by it
+    // [step07 stub] let image = try Image.prepare(rootfs: options.filesystem.rootfs)
+    // [step07 stub] let run = try ContainerRun(image: image)
     let hostRoot = IDMapping.hostID(of: 0, in: options.users.uidMap)!
     let image = try Image.prepare(rootfs: options.filesystem.rootfs, ownerShift: hostRoot)
     let run = try ContainerRun(image: image, rootOwner: hostRoot)
+    // [/step07]
+    // [/step03]
 
-    var flags: Int32 = 0
-    flags |= WS_CLONE_NEWUSER    // NEW in step07: user and group ids (made first: it owns the others)
-    flags |= WS_CLONE_NEWUTS     // hostname and domain name
-    flags |= WS_CLONE_NEWPID     // process IDs: the child is PID 1
-    flags |= WS_CLONE_NEWNS      // the mount table
-    flags |= WS_CLONE_NEWIPC     // System V IPC and POSIX message queues
-    if options.namespaces.network == .none {
-        flags |= WS_CLONE_NEWNET // network devices, addresses, ports: only lo
-    }
+    // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
+    // [step01 stub] throw Failure("step01 is not written yet: see Chapters/01-clone.md")
+    let flags: Int32 = 0
+        | WS_CLONE_NEWUSER   // [step07] user and group ids (made first: it owns the others)
+        | WS_CLONE_NEWUTS    // [step02] hostname and domain name
+        | WS_CLONE_NEWPID    // [step02] process IDs: the child is PID 1
+        | WS_CLONE_NEWNS     // [step02] the mount table
+        | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
+        | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
-    // the control group, made before the child exists
-    // which capabilities the container keeps
+    // [step06] which capabilities the container keeps
     let capabilities = try options.privileges.capabilities()
+    // [/step06]
 
+    // [step05] the control group, made before the child exists
     let limits = CgroupLimits(cpus: options.resources.cpus, memory: options.resources.memory?.bytes,
                               pids: options.resources.pidsLimit)
     let group = try ControlGroup(id: run.id, limits: limits)
@@ -57,36 +64,54 @@ exitOnFailure(step: "step07-userns") {
     let devices = try group.restrictDevices(to: DeviceRule.containerDefaults)
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
-
+    // [step05 stub] let container = try Container.start(flags: flags, stdio: options.output) {
     let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
-        // ── Here we are the child, inside the new namespaces. ──
+    // [/step05]
+        // ── Here we are the child. It runs the command in place of itself. ──
 
-        // ── NEW in step07: become the container's root, now that the parent wrote our id maps ──
+        // [step07] become the container's root, now that the parent wrote our id maps
         try check(setgroups(0, nil), "setgroups")
         try check(setgid(0), "setgid(0)")
         try check(setuid(0), "setuid(0)")   // host uid 100000 by default
-        // ── NEW in step07: changing credentials cleared the parent-death signal: set it again ──
+        // changing credentials cleared the parent-death signal: set it again
         try rearmParentDeathSignal()
+        // [/step07]
+
+        // [step02] our own hostname, private mounts, a fresh /proc, lo up
+        // Our own hostname: only our UTS namespace sees it.
         try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),
                   "sethostname")
+        // The new mount namespace is a copy of the host's, and on systemd machines
+        // its mounts are *shared*: a mount here would appear on the host too.
+        // Make every mount private before mounting anything.
         try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")
-
-        // The image below (read-only), this run's directory above: writes land there.
+        // [step03] our own root filesystem: the image below (read-only), this run's directory above
+        // Mounted in our mount namespace only: the host never sees it.
+        // [step03 stub] let root = "/"   // the host's root, for now
         try mountOverlay(run)
         let root = run.rootfs
+        // [/step03]
+        // A fresh procfs, so /proc shows our PID namespace, not the host's.
         try mountProc(in: root)
 
-        // The standard container mounts, made inside the new root.
-        // NEW in step07: mknod(2) is not allowed in a user namespace: bind the host's device nodes instead;
+        // [step04] the standard container mounts, made inside the new root
+        // [step07] mknod(2) is not allowed in a user namespace: bind the host's device nodes instead;
         // and a new sysfs needs a network namespace we own, or we bind the host's, read-only.
+        // [step07 stub] try mountDev(in: root, bindHostDevices: false)   // tmpfs + null, zero, full, random, urandom, tty, pts, shm
+        // [step07 stub] try mountSys(in: root, newInstance: true)         // read-only
         try mountDev(in: root, bindHostDevices: true)
         try mountSys(in: root, newInstance: options.namespaces.network == .none)
+        // [/step07]
         try protectKernelPaths(in: root)                  // mask /proc/kcore & co, /proc/sys read-only
+        // [/step04]
 
+        // A new network namespace starts with lo down.
         if options.namespaces.network == .none {
             try check(ws_link_up("lo"), "bring lo up")
         }
+        // [/step02]
 
+        // [step04] pivot_root instead of chroot
         // pivot_root needs the new root to be a mount point: the overlay is one.
         // (runc bind-mounts a bundle's plain rootfs directory onto itself for this.)
         try check(chdir(root), "chdir \(root)")
@@ -95,63 +120,50 @@ exitOnFailure(step: "step07-userns") {
         try check(ws_pivot_root(".", "."), "pivot_root")
         // ...from where we detach it: the host's tree is no longer reachable at all.
         try check(umount2(".", WS_MNT_DETACH), "detach the old root (umount2 MNT_DETACH)")
+        // [/step04]
+        // [step03] the classic chroot escape, played by the container (Workshop/Filesystems.swift)
         try check(chdir("/"), "chdir /")
         if options.filesystem.tryEscape {
-            try attemptChrootEscape()   // the attack of chapter 03: it stays inside
+            try attemptChrootEscape()
         }
+        // [/step03]
 
-        // drop every capability outside the set, in this order
+        // [step06] drop every capability outside the set, in this order
         try dropBoundingCapabilities(keeping: capabilities)   // 1. bounding set (needs CAP_SETPCAP: first)
         try clearAmbientCapabilities()                          // 2. ambient set
         try setCapabilities(effective: capabilities, permitted: capabilities,   // 3. capset(2)
                             inheritable: CapabilitySet(mask: 0))
+        // [/step06]
 
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
+    say.process(container)
 
-    say.say("clone(\(describeCloneFlags(flags))) made a child: PID \(container.pid) on the host, PID 1 inside")
-    say.say("image: \(image.source) " + (image.unpackMilliseconds.map {
-        "unpacked with libarchive in \(formatDecimal($0, places: 0)) ms into \(image.path)" } ?? "(cached: \(image.path))"))
-    say.say("inside: overlay on \(run.rootfs); proc (kcore, keys... masked; sys, sysrq-trigger read-only), /dev tmpfs, /sys read-only")
-    say.say("then pivot_root(\".\", \".\") and umount2(old root, MNT_DETACH): the host's files are gone, not just hidden")
-    if options.filesystem.tryEscape {
-        say.say("--try-escape: inside, mkdir /.escape; chroot(\"/.escape\"); chdir(\"..\") x256; chroot(\".\") before the command")
-    }
-    say.look("cat /proc/\(container.pid)/mountinfo        # only the container's mounts")
-    say.look("ls -l /proc/\(container.pid)/root/dev/       # the devices it may use")
-
-    // otherwise the parent moves it in, while it still waits on the sync pipe
+    // [step05] otherwise the parent moves it in, while it still waits on the sync pipe
     if !container.bornInCgroup {
         try group.add(container.pid)
     }
     if let groupDirectory { close(groupDirectory) }
     // per-process limits (setrlimit), set from here before it runs: nofile 1024 and --ulimit
     try applyResourceLimits(options.resources.resourceLimits, to: container.pid)
+    // [/step05]
 
-    // ── NEW in step07: only a process outside the user namespace can write its id maps ──
+    // [step07] only a process outside the user namespace can write its id maps
     try writeIDMaps(pid: container.pid, uids: options.users.uidMap, gids: options.users.gidMap)
+    // [/step07]
 
-    say.say("\(group.layout.description)")
-    say.say("group \(ControlGroup.parentName)/\(group.id): " + group.written.joined(separator: ", "))
-    say.say(container.bornInCgroup
-        ? "the child was born in it: clone3(CLONE_INTO_CGROUP)"
-        : "the child was moved in (its PID written to cgroup.procs) before it was released")
-    say.say(devices.said)
-    let other: CgroupLayout = group.layout.isV2 ? .hybrid : .unified
-    say.say("on \(other.isV2 ? "cgroup v2" : "cgroup v1") it would write: "
-        + limits.files(for: other).map { "\($0.file) = \($0.value)" }.joined(separator: ", "))
-    say.look("cat \(group.directories["cpu"]!)/\(group.layout.isV2 ? "cpu.max" : "cpu.cfs_quota_us")   # the limit")
-    say.look("cat /proc/\(container.pid)/cgroup; top -p \(container.pid)   # its group, and the CPU it gets")
-    say.look(devices.look)
-    say.say("rlimits: " + options.resources.resourceLimits.map(\.description).joined(separator: ", "))
-    say.look("grep -E 'open files|processes' /proc/\(container.pid)/limits")
-    say.say("user namespace: uid_map \(options.users.uidMap.map(\.description).joined(separator: "; ")), gid_map \(options.users.gidMap.map(\.description).joined(separator: "; ")) (container root = host uid \(hostRoot))")
-    say.look("cat /proc/\(container.pid)/uid_map; ps -o user,pid,cmd -p \(container.pid)   # root inside, \(hostRoot) outside")
-    say.say("capabilities kept (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
-    say.look("grep Cap /proc/\(container.pid)/status; capsh --decode=\(capabilities.hex)")
+    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    say.image(image, run: run, pid: container.pid)           // [step03]
+    say.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
+    say.controlGroup(group, container: container, devices: devices)   // [step05]
+    say.resourceLimits(pid: container.pid)                   // [step05]
+    say.capabilities(capabilities, pid: container.pid)       // [step06]
+    say.userNamespace(pid: container.pid, hostRoot: hostRoot)   // [step07]
 
     try container.release()
+    // [step05] --stats samples the group once a second; the group goes when the container does
+    // [step05 stub] finish(container.waitForExit())
     let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil
     let status = container.waitForExit(tick: stats.map { monitor in { monitor.tick() } })
     // The last sample, taken before the group is removed.
@@ -161,4 +173,6 @@ exitOnFailure(step: "step07-userns") {
         say.say("the kernel OOM-killed \(final.oomKills) process(es) at the memory limit")
     }
     finish(status)
+    // [/step05]
+    // [/step01]
 }
