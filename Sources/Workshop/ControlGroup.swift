@@ -77,6 +77,8 @@ public struct CgroupSample: Sendable {
     public var tasks: Int = 0
     public var oomKills: Int = 0
     public var throttledPeriods: Int = 0
+    /// When it was taken (CLOCK_MONOTONIC, ms): the final sample's is when the container was over.
+    public var milliseconds = monotonicMilliseconds()
 }
 
 /// One container's control group: `workshop/<id>` under each hierarchy the kit uses.

@@ -43,11 +43,16 @@ public final class StatsMonitor {
 
     /// The end-of-run summary; `final` is the group's last sample, taken before it was removed.
     public func summary(final: CgroupSample?, exitCode: Int32) {
-        let wall = (monotonicMilliseconds() - start) / 1000
         guard let final else { return }
+        // Over the time the container ran: from the monitor's start (made before release) to
+        // the final sample, taken once the group was empty; not the clean-up after it.
+        let wall = max(final.milliseconds - start, 0.001) / 1000
         let cpuSeconds = Double(final.cpuNanoseconds) / 1e9
+        // The limit is a budget per 100 ms period: a run shorter than one period is never throttled.
+        let short = wall * 1_000_000 < Double(CgroupLimits.cpuPeriod)
+            ? "; shorter than one 100 ms period, so never held to the limit" : ""
         let lines = [
-            "CPU time     \(formatDecimal(cpuSeconds, places: 2)) s  (\(formatDecimal(cpuSeconds / max(wall, 0.001) * 100, places: 1))% of one CPU; limit \(formatDecimal(group.limits.cpus * 100, places: 0))%)",
+            "CPU time     \(formatDecimal(cpuSeconds, places: 2)) s  (\(formatDecimal(cpuSeconds / wall * 100, places: 1))% of one CPU; limit \(formatDecimal(group.limits.cpus * 100, places: 0))%\(short))",
             "wall time    \(formatDecimal(wall, places: 2)) s",
             "peak memory  \(formatBytes(max(peakMemory, final.peakMemoryBytes)))" + (group.limits.memory.map { " (limit \(formatBytes($0)))" } ?? ""),
             "OOM kills    \(final.oomKills)" + (final.oomKills > 0 ? "  (the kernel killed a process at the memory limit)" : ""),

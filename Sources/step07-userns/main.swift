@@ -161,10 +161,10 @@ exitOnFailure {
     say.capabilities(capabilities, pid: container.pid)       // [step06]
     say.userNamespace(pid: container.pid, hostRoot: hostRoot)   // [step07]
 
+    let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil   // [step05] --stats: from here on
     try container.release()
     // [step05] --stats samples the group once a second; the group goes when the container does
     // [step05 stub] finish(container.waitForExit())
-    let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil
     let status = container.waitForExit(tick: stats.map { monitor in { monitor.tick() } })
     // The last sample, taken before the group is removed.
     let final = group.stop()
