@@ -10,7 +10,7 @@ import Glibc
 ///  3. The child sets itself up and execs. The *error pipe* is close-on-exec:
 ///     a successful exec closes it (the parent reads EOF); a failure writes
 ///     the reason and exit code into it first, so the parent can print one clear line.
-public final class Container {
+public final class ContainerProcess {
     /// The child's PID as the host sees it.
     public let pid: pid_t
     /// How the child got into its cgroup, when it has one (for the narration).
@@ -37,7 +37,7 @@ public final class Container {
     /// (Workshop/Terminal.swift: every container gets its own session, whatever the step).
     public static func start(
         flags: Int32, cgroupDirectory: Int32? = nil, stdio: OutputOptions, _ body: @escaping () throws -> Never
-    ) throws -> Container {
+    ) throws -> ContainerProcess {
         let sync = try makePipe()
         let errors = try makePipe()
         // The console socket: the child sends its pty master back over it (runc's --console-socket).
@@ -71,7 +71,7 @@ public final class Container {
             if let console { close(console.parent) }
             throw cloneFailure(flags: flags, errno: cloneErrno)
         }
-        let container = Container(pid: pid, syncWrite: sync.write, errorRead: errors.read)
+        let container = ContainerProcess(pid: pid, syncWrite: sync.write, errorRead: errors.read)
         container.bornInCgroup = born
         container.consoleSocket = console?.parent ?? -1
         container.allOnTerminal = stdio.tty

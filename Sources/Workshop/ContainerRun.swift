@@ -8,7 +8,7 @@ import Glibc
 ///   containers/<id>/upper    what the container writes
 ///   containers/<id>/work     overlayfs's scratch space
 ///   containers/<id>/rootfs   where the child mounts the overlay, in its own mount namespace
-public final class ContainerRun {
+public final class RunDirectory {
     /// 12 hex digits, like a short Docker id. Also the name of its cgroup.
     public let id: String
     public let directory: String
@@ -22,7 +22,7 @@ public final class ContainerRun {
     /// overlayfs mount options: lower (read-only image) + upper (this run). overlayfs splits
     /// the options at "," and lowerdir at ":": a backslash keeps them in a path (WORKSHOP_HOME=/srv/a,b).
     public var overlayOptions: String {
-        "lowerdir=\(ContainerRun.escape(image.path)),upperdir=\(ContainerRun.escape(upper)),workdir=\(ContainerRun.escape(work))"
+        "lowerdir=\(RunDirectory.escape(image.path)),upperdir=\(RunDirectory.escape(upper)),workdir=\(RunDirectory.escape(work))"
     }
 
     static func escape(_ path: String) -> String {
@@ -41,14 +41,14 @@ public final class ContainerRun {
     /// Makes the directories. `rootOwner` is the host uid/gid of the container's root (step07).
     public init(image: Image, rootOwner: UInt32 = 0) throws {
         self.image = image
-        try makeDirectories(ContainerRun.containers, mode: 0o711)
-        try makeDirectories(ContainerRun.locks, mode: 0o700)
-        ContainerRun.removeStale(report: true)
-        id = ContainerRun.newID()
-        directory = ContainerRun.containers + "/" + id
+        try makeDirectories(RunDirectory.containers, mode: 0o711)
+        try makeDirectories(RunDirectory.locks, mode: 0o700)
+        RunDirectory.removeStale(report: true)
+        id = RunDirectory.newID()
+        directory = RunDirectory.containers + "/" + id
         // Take the lock under a temporary name, then rename it into place: a scan
         // never sees an unlocked lock file of a live runtime.
-        let temporary = ContainerRun.locks + "/.\(id).lock"
+        let temporary = RunDirectory.locks + "/.\(id).lock"
         lock = try check(open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), "create \(temporary)")
         // A new file nobody else has open: the lock cannot be refused, but say so if it is.
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
@@ -57,7 +57,7 @@ public final class ContainerRun {
             close(lock)
             throw error
         }
-        try check(rename(temporary, ContainerRun.lockPath(id)), "rename \(temporary)")
+        try check(rename(temporary, RunDirectory.lockPath(id)), "rename \(temporary)")
         Cleanup.push { [self] in remove() }
         // The run directory is 0700 and owned by the container's root (root, or the mapped
         // root of step07 that mounts the overlay): no other host user may enter the layer,
@@ -79,7 +79,7 @@ public final class ContainerRun {
         } catch {
             writeLine(to: STDERR_FILENO, "workshop: could not remove the run directory \(directory): \(error)")
         }
-        unlink(ContainerRun.lockPath(id))
+        unlink(RunDirectory.lockPath(id))
         close(lock)
     }
 

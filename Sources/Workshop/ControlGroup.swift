@@ -291,7 +291,7 @@ public final class ControlGroup {
         guard let mounts = try? hierarchies(layout) else { return 0 }
         for mount in Set(mounts.values) {
             let parent = mount + "/" + parentName
-            for name in directoryEntries(parent) where ContainerRun.isContainerID(name) && !ContainerRun.isLive(name) {
+            for name in directoryEntries(parent) where RunDirectory.isContainerID(name) && !RunDirectory.isLive(name) {
                 killAll(in: parent + "/" + name)
                 removeGroup(parent + "/" + name)
                 removed.insert(name)

@@ -5,7 +5,7 @@ import Glibc
 // into it, following the OCI runtime spec's defaults as runc applies them.
 
 /// Mounts the run's overlay (image below, the run's own directory above) at its rootfs.
-public func mountOverlay(_ run: ContainerRun) throws {
+public func mountOverlay(_ run: RunDirectory) throws {
     // `volatile` (Linux 5.10+): no sync of the upper layer when the overlay goes away
     // with the container. The runtime deletes that layer right after, so the sync
     // would only cost time: a container that writes 8 MB ends in 16 ms instead of 36.

@@ -27,7 +27,7 @@ func namespaceLink(_ pid: String, _ kind: String) -> String? {
 /// while the child still waits to be released.
 extension Narrator {
     /// step01: the child process; both PIDs and which namespaces it does not share with the runtime.
-    public func process(_ container: Container) {
+    public func process(_ container: ContainerProcess) {
         let pid = container.pid
         let own = namespaceKinds.filter { kind in
             guard let theirs = namespaceLink("\(pid)", kind), let ours = namespaceLink("self", kind) else { return false }
@@ -55,7 +55,7 @@ extension Narrator {
     }
 
     /// step03: the image and this run's writable layer.
-    public func image(_ image: Image, run: ContainerRun, pid: pid_t) {
+    public func image(_ image: Image, run: RunDirectory, pid: pid_t) {
         say("image: \(image.source) " + (image.unpackMilliseconds.map {
             "unpacked with libarchive in \(formatDecimal($0, places: 0)) ms into \(image.path)" } ?? "(cached: \(image.path))"))
         say("its root: an overlay (lower: the image, upper: \(run.upper)) on \(run.rootfs), proc on its /proc")
@@ -74,7 +74,7 @@ extension Narrator {
     }
 
     /// step05: the control group, read back from /proc/PID/cgroup; the rlimits from /proc/PID/limits.
-    public func controlGroup(_ group: ControlGroup, container: Container, devices: (said: String, look: String)) {
+    public func controlGroup(_ group: ControlGroup, container: ContainerProcess, devices: (said: String, look: String)) {
         let pid = container.pid
         say(group.layout.description)
         say("group \(ControlGroup.parentName)/\(group.id): " + group.written.joined(separator: ", "))

@@ -50,7 +50,7 @@ public struct NamespaceOptions: Sendable {
 }
 
 /// step03+: the root filesystem.
-public struct RootfsOptions: Sendable {
+public struct FilesystemOptions: Sendable {
     /// A directory or a .tar.gz; nil: the Alpine minirootfs.
     public var rootfs: String?
     public var tryEscape = false
@@ -144,7 +144,7 @@ extension MemorySize: CustomStringConvertible {
 }
 
 /// step06+: the capability set.
-public struct CapabilityOptions: Sendable {
+public struct PrivilegeOptions: Sendable {
     public var added: [String] = []
     public var dropped: [String] = []
 
@@ -160,7 +160,7 @@ public struct CapabilityOptions: Sendable {
 }
 
 /// step07+: the user namespace's id mappings.
-public struct UserNamespaceOptions: Sendable {
+public struct UserOptions: Sendable {
     public var uidMappings: [IDMapping] = []
     public var gidMappings: [IDMapping] = []
 
@@ -170,9 +170,9 @@ public struct UserNamespaceOptions: Sendable {
 
 /// step08: Docker's --security-opt, for seccomp.
 public struct SecurityOptions: Sendable {
-    public var securityOptions: [String] = []
+    public var settings: [String] = []
 
-    public var seccompEnabled: Bool { !securityOptions.contains("seccomp=unconfined") }
+    public var seccompEnabled: Bool { !settings.contains("seccomp=unconfined") }
 }
 
 /// The command and its arguments: `stepNN [options] [--] [command [args...]]`.
@@ -188,10 +188,10 @@ public struct CommandOptions: Sendable {
 public struct StepOptions: Sendable {
     public var output = OutputOptions()
     public var namespaces = NamespaceOptions()
-    public var filesystem = RootfsOptions()
+    public var filesystem = FilesystemOptions()
     public var resources = ResourceOptions()
-    public var privileges = CapabilityOptions()
-    public var users = UserNamespaceOptions()
+    public var privileges = PrivilegeOptions()
+    public var users = UserOptions()
     public var security = SecurityOptions()
     public var command = CommandOptions()
 
@@ -452,7 +452,7 @@ struct OptionSpec: Sendable {
             guard value == "seccomp=unconfined" else {
                 throw UsageError("unsupported --security-opt '\(value)' (this kit knows seccomp=unconfined)")
             }
-            options.security.securityOptions.append(value)
+            options.security.settings.append(value)
         },
     ]
 }

@@ -17,7 +17,7 @@ let options = StepOptions.parseCommandLine(
     groups: [
         .output,
     ])
-let say = Narrator(quiet: options.output.quiet)
+let narrator = Narrator(quiet: options.output.quiet)
 
 exitOnFailure {
     try requireRoot()
@@ -26,12 +26,12 @@ exitOnFailure {
     // [step01 stub] throw Failure("step01 is not written yet: see Chapters/01-clone.md")
     let flags: Int32 = 0
 
-    let container = try Container.start(flags: flags, stdio: options.output) {
+    let container = try ContainerProcess.start(flags: flags, stdio: options.output) {
         // ── Here we are the child. It runs the command in place of itself. ──
 
         try execute(options.command.command, environment: hostEnvironment())
     }
-    say.process(container)
+    narrator.process(container)
 
     try container.release()
     finish(container.waitForExit())

@@ -19,7 +19,7 @@ let options = StepOptions.parseCommandLine(
         .output,
         .namespaces,    // [step02] --hostname, --network, --init
     ])
-let say = Narrator(quiet: options.output.quiet)
+let narrator = Narrator(quiet: options.output.quiet)
 
 exitOnFailure {
     try requireRoot()
@@ -33,7 +33,7 @@ exitOnFailure {
         | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
         | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
-    let container = try Container.start(flags: flags, stdio: options.output) {
+    let container = try ContainerProcess.start(flags: flags, stdio: options.output) {
         // ── Here we are the child. It runs the command in place of itself. ──
 
         // [step02] our own hostname, private mounts, a fresh /proc, lo up
@@ -57,9 +57,9 @@ exitOnFailure {
         try execute(options.command.command, environment: hostEnvironment(),
                     init: options.namespaces.runsInit)
     }
-    say.process(container)
+    narrator.process(container)
 
-    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]
 
     try container.release()
     finish(container.waitForExit())

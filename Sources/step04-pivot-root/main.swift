@@ -21,14 +21,14 @@ let options = StepOptions.parseCommandLine(
         .namespaces,    // [step02] --hostname, --network, --init
         .filesystem,    // [step03] --rootfs, --try-escape
     ])
-let say = Narrator(quiet: options.output.quiet)
+let narrator = Narrator(quiet: options.output.quiet)
 
 exitOnFailure {
     try requireRoot()
 
     // [step03] the image (cached after the first run) and this run's writable layer
     let image = try Image.prepare(rootfs: options.filesystem.rootfs)
-    let run = try ContainerRun(image: image)
+    let run = try RunDirectory(image: image)
     // [/step03]
 
     // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
@@ -40,7 +40,7 @@ exitOnFailure {
         | WS_CLONE_NEWIPC    // [step02] System V IPC and POSIX message queues
         | (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)   // [step02] network: only lo
 
-    let container = try Container.start(flags: flags, stdio: options.output) {
+    let container = try ContainerProcess.start(flags: flags, stdio: options.output) {
         // ── Here we are the child. It runs the command in place of itself. ──
 
         // [step02] our own hostname, private mounts, a fresh /proc, lo up
@@ -92,11 +92,11 @@ exitOnFailure {
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
-    say.process(container)
+    narrator.process(container)
 
-    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
-    say.image(image, run: run, pid: container.pid)           // [step03]
-    say.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
+    narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    narrator.image(image, run: run, pid: container.pid)           // [step03]
+    narrator.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
 
     try container.release()
     finish(container.waitForExit())

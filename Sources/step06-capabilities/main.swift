@@ -24,14 +24,14 @@ let options = StepOptions.parseCommandLine(
         .resources,     // [step05] --cpus, --memory, --pids-limit, --stats, --ulimit
         .privileges,    // [step06] --cap-add, --cap-drop
     ])
-let say = Narrator(quiet: options.output.quiet)
+let narrator = Narrator(quiet: options.output.quiet)
 
 exitOnFailure {
     try requireRoot()
 
     // [step03] the image (cached after the first run) and this run's writable layer
     let image = try Image.prepare(rootfs: options.filesystem.rootfs)
-    let run = try ContainerRun(image: image)
+    let run = try RunDirectory(image: image)
     // [/step03]
 
     // [step01] clone(2) a child that runs the command; SIGCHLD tells us when it exits
@@ -57,8 +57,8 @@ exitOnFailure {
     let devices = try group.restrictDevices(to: DeviceRule.containerDefaults)
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
-    // [step05 stub] let container = try Container.start(flags: flags, stdio: options.output) {
-    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
+    // [step05 stub] let container = try ContainerProcess.start(flags: flags, stdio: options.output) {
+    let container = try ContainerProcess.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
     // [/step05]
         // ── Here we are the child. It runs the command in place of itself. ──
 
@@ -118,7 +118,7 @@ exitOnFailure {
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
-    say.process(container)
+    narrator.process(container)
 
     // [step05] otherwise the parent moves it in, while it still waits on the sync pipe
     if !container.bornInCgroup {
@@ -129,14 +129,14 @@ exitOnFailure {
     try applyResourceLimits(options.resources.resourceLimits, to: container.pid)
     // [/step05]
 
-    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
-    say.image(image, run: run, pid: container.pid)           // [step03]
-    say.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
-    say.controlGroup(group, container: container, devices: devices)   // [step05]
-    say.resourceLimits(pid: container.pid)                   // [step05]
-    say.capabilities(capabilities, pid: container.pid)       // [step06]
+    narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    narrator.image(image, run: run, pid: container.pid)           // [step03]
+    narrator.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
+    narrator.controlGroup(group, container: container, devices: devices)   // [step05]
+    narrator.resourceLimits(pid: container.pid)                   // [step05]
+    narrator.capabilities(capabilities, pid: container.pid)       // [step06]
 
-    let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil   // [step05] --stats: from here on
+    let stats = options.resources.stats ? StatsMonitor(group: group, narrator: narrator) : nil   // [step05] --stats: from here on
     try container.release()
     // [step05] --stats samples the group once a second; the group goes when the container does
     // [step05 stub] finish(container.waitForExit())
@@ -145,7 +145,7 @@ exitOnFailure {
     let final = group.stop()
     stats?.summary(final: final, exitCode: status)
     if let final, final.oomKills > 0, stats == nil {
-        say.say("the kernel OOM-killed \(final.oomKills) process(es) at the memory limit")
+        narrator.say("the kernel OOM-killed \(final.oomKills) process(es) at the memory limit")
     }
     finish(status)
     // [/step05]

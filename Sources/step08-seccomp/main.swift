@@ -27,7 +27,7 @@ let options = StepOptions.parseCommandLine(
         .users,         // [step07] --uidmap, --gidmap
         .security,      // [step08] --security-opt seccomp=unconfined
     ])
-let say = Narrator(quiet: options.output.quiet)
+let narrator = Narrator(quiet: options.output.quiet)
 
 exitOnFailure {
     try requireRoot()
@@ -35,10 +35,10 @@ exitOnFailure {
     // [step03] the image (cached after the first run) and this run's writable layer
     // [step07] the host id of the container's root; its image and layer are owned by it
     // [step07 stub] let image = try Image.prepare(rootfs: options.filesystem.rootfs)
-    // [step07 stub] let run = try ContainerRun(image: image)
+    // [step07 stub] let run = try RunDirectory(image: image)
     let hostRoot = IDMapping.hostID(of: 0, in: options.users.uidMap)!
     let image = try Image.prepare(rootfs: options.filesystem.rootfs, ownerShift: hostRoot)
-    let run = try ContainerRun(image: image, rootOwner: hostRoot)
+    let run = try RunDirectory(image: image, rootOwner: hostRoot)
     // [/step07]
     // [/step03]
 
@@ -70,8 +70,8 @@ exitOnFailure {
     let devices = try group.restrictDevices(to: DeviceRule.containerDefaults)
     // On cgroup v2 the child can be *born* in the group: clone3(CLONE_INTO_CGROUP).
     let groupDirectory = group.openForClone()
-    // [step05 stub] let container = try Container.start(flags: flags, stdio: options.output) {
-    let container = try Container.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
+    // [step05 stub] let container = try ContainerProcess.start(flags: flags, stdio: options.output) {
+    let container = try ContainerProcess.start(flags: flags, cgroupDirectory: groupDirectory, stdio: options.output) {
     // [/step05]
         // ── Here we are the child. It runs the command in place of itself. ──
 
@@ -153,7 +153,7 @@ exitOnFailure {
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
-    say.process(container)
+    narrator.process(container)
 
     // [step05] otherwise the parent moves it in, while it still waits on the sync pipe
     if !container.bornInCgroup {
@@ -168,16 +168,16 @@ exitOnFailure {
     try writeIDMaps(pid: container.pid, uids: options.users.uidMap, gids: options.users.gidMap)
     // [/step07]
 
-    say.namespaces(options.namespaces, pid: container.pid)   // [step02]
-    say.image(image, run: run, pid: container.pid)           // [step03]
-    say.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
-    say.controlGroup(group, container: container, devices: devices)   // [step05]
-    say.resourceLimits(pid: container.pid)                   // [step05]
-    say.capabilities(capabilities, pid: container.pid)       // [step06]
-    say.userNamespace(pid: container.pid, hostRoot: hostRoot)   // [step07]
-    say.seccomp(filter, enabled: options.security.seccompEnabled, pid: container.pid)   // [step08]
+    narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]
+    narrator.image(image, run: run, pid: container.pid)           // [step03]
+    narrator.rootChange(pivotRoot: true, tryEscape: options.filesystem.tryEscape, pid: container.pid)   // [step03]
+    narrator.controlGroup(group, container: container, devices: devices)   // [step05]
+    narrator.resourceLimits(pid: container.pid)                   // [step05]
+    narrator.capabilities(capabilities, pid: container.pid)       // [step06]
+    narrator.userNamespace(pid: container.pid, hostRoot: hostRoot)   // [step07]
+    narrator.seccomp(filter, enabled: options.security.seccompEnabled, pid: container.pid)   // [step08]
 
-    let stats = options.resources.stats ? StatsMonitor(group: group, narrator: say) : nil   // [step05] --stats: from here on
+    let stats = options.resources.stats ? StatsMonitor(group: group, narrator: narrator) : nil   // [step05] --stats: from here on
     try container.release()
     // [step05] --stats samples the group once a second; the group goes when the container does
     // [step05 stub] finish(container.waitForExit())
@@ -186,7 +186,7 @@ exitOnFailure {
     let final = group.stop()
     stats?.summary(final: final, exitCode: status)
     if let final, final.oomKills > 0, stats == nil {
-        say.say("the kernel OOM-killed \(final.oomKills) process(es) at the memory limit")
+        narrator.say("the kernel OOM-killed \(final.oomKills) process(es) at the memory limit")
     }
     finish(status)
     // [/step05]

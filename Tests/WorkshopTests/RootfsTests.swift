@@ -230,7 +230,7 @@ final class ImagePlumbingTests: XCTestCase {
     }
 
     func testOverlayOptionsKeepCommasAndColonsInPaths() {
-        XCTAssertEqual(ContainerRun.escape("/srv/a,b:c\\d"), "/srv/a\\,b\\:c\\\\d")
+        XCTAssertEqual(RunDirectory.escape("/srv/a,b:c\\d"), "/srv/a\\,b\\:c\\\\d")
     }
 
     /// A tree far deeper than PATH_MAX and than the descriptor limit is still removed.
