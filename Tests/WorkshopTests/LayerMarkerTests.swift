@@ -95,3 +95,40 @@ final class LayerMarkerTests: XCTestCase {
         }
     }
 }
+
+/// Each chapter's "Walk through the new code" quotes exactly its step's regions: every region
+/// appears, and every quoted block with a marker is whole regions of that step (joined by "…").
+final class WalkThroughTests: XCTestCase {
+    func testWalkThroughsQuoteTheRegions() throws {
+        for (index, step) in LayerMarkerTests.steps.enumerated() {
+            let n = index + 1
+            let chapterPath = LayerMarkerTests.package.appendingPathComponent("Chapters/" + step.dropFirst(4) + ".md")
+            let chapter = try String(contentsOf: chapterPath, encoding: .utf8)
+            let source = try String(contentsOf: LayerMarkerTests.package.appendingPathComponent("Sources/\(step)/main.swift"), encoding: .utf8)
+            let regions = LayerMarkers.regions(of: n, in: source).map { $0.joined(separator: "\n") }
+            let lines = chapter.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard let start = lines.firstIndex(of: "## Walk through the new code") else {
+                XCTFail("\(chapterPath.lastPathComponent): no \"Walk through the new code\" section"); continue
+            }
+            let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.count
+            var blocks: [[String]] = []
+            var current: [String]? = nil
+            for line in lines[start..<end] {
+                if current == nil, line == "```swift" { current = [] }
+                else if current != nil, line == "```" { blocks.append(current!); current = nil }
+                else if current != nil { current!.append(line) }
+            }
+            var quoted: [String] = []
+            for block in blocks where block.contains(where: { $0.contains("// [step") || $0.contains("NEW in step") }) {
+                let parts = block.split(separator: "…", omittingEmptySubsequences: true).map { $0.joined(separator: "\n") }
+                for part in parts {
+                    XCTAssertTrue(regions.contains(part), "\(chapterPath.lastPathComponent) quotes lines that are not a region of \(step):\n\(part)")
+                    quoted.append(part)
+                }
+            }
+            for region in regions where !quoted.contains(region) {
+                XCTFail("\(chapterPath.lastPathComponent) does not quote this region of \(step):\n\(region)")
+            }
+        }
+    }
+}
