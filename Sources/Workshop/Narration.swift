@@ -26,8 +26,9 @@ func namespaceLink(_ pid: String, _ kind: String) -> String? {
 /// that layer's region. Each says what the kernel shows, read back from /proc where it can,
 /// while the child still waits to be released.
 extension Narrator {
-    /// step01: the child process; both PIDs and which namespaces it does not share with the runtime.
-    public func process(_ container: ContainerProcess) {
+    /// step01: the child process; both PIDs and which namespaces it does not share with the runtime
+    /// (the inodes in /proc/PID/ns against the runtime's own, whatever the flags asked for).
+    public func process(_ container: ContainerProcess, flags: Int32) {
         let pid = container.pid
         let own = namespaceKinds.filter { kind in
             guard let theirs = namespaceLink("\(pid)", kind), let ours = namespaceLink("self", kind) else { return false }
@@ -37,7 +38,7 @@ extension Narrator {
         let nspid = status.split(separator: "\n").first { $0.hasPrefix("NSpid:") }?
             .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().map(String.init) ?? []
         let inside = nspid.count > 1 ? ", PID \(nspid.last!) inside" : ""
-        say("clone(2) made a child: PID \(pid) on the host\(inside); the runtime is PID \(getpid())")
+        say("clone(\(describeCloneFlags(flags))) made a child: PID \(pid) on the host\(inside); the runtime is PID \(getpid())")
         say(own.isEmpty
             ? "its namespaces (/proc/\(pid)/ns) are the runtime's: it shares the hostname, PIDs, mounts and network with the host"
             : "its own namespaces (/proc/\(pid)/ns inodes differ from the runtime's): " + own.joined(separator: ", "))

@@ -31,7 +31,7 @@ exitOnFailure {
 
         try execute(options.command.command, environment: hostEnvironment())
     }
-    narrator.process(container)
+    narrator.process(container, flags: flags)
 
     try container.release()
     finish(container.waitForExit())

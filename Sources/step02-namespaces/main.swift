@@ -57,7 +57,7 @@ exitOnFailure {
         try execute(options.command.command, environment: hostEnvironment(),
                     init: options.namespaces.runsInit)
     }
-    narrator.process(container)
+    narrator.process(container, flags: flags)
 
     narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]
 

@@ -78,7 +78,7 @@ exitOnFailure {
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
-    narrator.process(container)
+    narrator.process(container, flags: flags)
 
     narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]
     narrator.image(image, run: run, pid: container.pid)           // [step03]

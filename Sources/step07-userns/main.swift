@@ -138,7 +138,7 @@ exitOnFailure {
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
                     init: options.namespaces.runsInit)
     }
-    narrator.process(container)
+    narrator.process(container, flags: flags)
 
     // [step05] otherwise the parent moves it in, while it still waits on the sync pipe
     if !container.bornInCgroup {
