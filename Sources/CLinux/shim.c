@@ -1,3 +1,9 @@
+// Package.swift defines _GNU_SOURCE for this target: without it <sched.h> has no clone()
+// or CLONE_*, and pipe2, prlimit, TIOCGPTPEER users fail in confusing ways further down.
+#ifndef _GNU_SOURCE
+#error "CLinux must be compiled with _GNU_SOURCE (Package.swift: cSettings: [.define(\"_GNU_SOURCE\")])"
+#endif
+
 #include "CLinux.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +30,7 @@
 
 const int WS_CLONE_NEWNS = CLONE_NEWNS, WS_CLONE_NEWUTS = CLONE_NEWUTS, WS_CLONE_NEWIPC = CLONE_NEWIPC,
           WS_CLONE_NEWPID = CLONE_NEWPID, WS_CLONE_NEWNET = CLONE_NEWNET, WS_CLONE_NEWUSER = CLONE_NEWUSER,
-          WS_CLONE_NEWCGROUP = CLONE_NEWCGROUP, WS_CLONE_NEWTIME = 0x00000080;
-#ifdef CLONE_INTO_CGROUP
-const int WS_CLONE_INTO_CGROUP_SUPPORTED = 1;
-#else
-const int WS_CLONE_INTO_CGROUP_SUPPORTED = 0;
-#endif
+          WS_CLONE_NEWCGROUP = CLONE_NEWCGROUP;
 
 enum { child_stack_size = 8 << 20 };
 
@@ -82,8 +83,7 @@ int ws_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 const int WS_PR_SET_PDEATHSIG = PR_SET_PDEATHSIG, WS_PR_CAPBSET_DROP = PR_CAPBSET_DROP,
           WS_PR_CAPBSET_READ = PR_CAPBSET_READ, WS_PR_CAP_AMBIENT = PR_CAP_AMBIENT,
           WS_PR_CAP_AMBIENT_CLEAR_ALL = PR_CAP_AMBIENT_CLEAR_ALL,
-          WS_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS, WS_PR_SET_SECCOMP = PR_SET_SECCOMP,
-          WS_SECCOMP_MODE_FILTER = SECCOMP_MODE_FILTER;
+          WS_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS;
 
 int ws_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
     struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -93,25 +93,14 @@ int ws_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
     };
     return (int)syscall(SYS_capset, &header, data);
 }
-int ws_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
-    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    if (syscall(SYS_capget, &header, data) != 0) return -1;
-    *effective = data[0].effective | (uint64_t)data[1].effective << 32;
-    *permitted = data[0].permitted | (uint64_t)data[1].permitted << 32;
-    *inheritable = data[0].inheritable | (uint64_t)data[1].inheritable << 32;
-    return 0;
-}
 
 long ws_filesystem_magic(const char *path) {
     struct statfs buf;
     if (statfs(path, &buf) != 0) return -1;
     return (long)buf.f_type;
 }
-const long WS_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC, WS_TMPFS_MAGIC = TMPFS_MAGIC,
-           WS_CGROUP_SUPER_MAGIC = CGROUP_SUPER_MAGIC;
+const long WS_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC;
 
-int ws_exited(int status) { return WIFEXITED(status); }
 int ws_exit_status(int status) { return WEXITSTATUS(status); }
 int ws_signaled(int status) { return WIFSIGNALED(status); }
 int ws_term_signal(int status) { return WTERMSIG(status); }
@@ -136,8 +125,7 @@ int ws_link_up(const char *name) {
 
 const unsigned long WS_MS_RDONLY = MS_RDONLY, WS_MS_NOSUID = MS_NOSUID, WS_MS_NODEV = MS_NODEV,
                     WS_MS_NOEXEC = MS_NOEXEC, WS_MS_REMOUNT = MS_REMOUNT, WS_MS_BIND = MS_BIND,
-                    WS_MS_REC = MS_REC, WS_MS_PRIVATE = MS_PRIVATE, WS_MS_SLAVE = MS_SLAVE,
-                    WS_MS_STRICTATIME = MS_STRICTATIME, WS_MS_RELATIME = MS_RELATIME;
+                    WS_MS_REC = MS_REC, WS_MS_PRIVATE = MS_PRIVATE, WS_MS_STRICTATIME = MS_STRICTATIME;
 const int WS_MNT_DETACH = MNT_DETACH;
 
 #if defined(__x86_64__)
@@ -452,14 +440,6 @@ int ws_close_range(unsigned int first, unsigned int last, int flags) {
 int ws_prlimit(pid_t pid, int resource, uint64_t soft, uint64_t hard) {
     struct rlimit limit = {soft, hard};
     return prlimit(pid, resource, &limit, NULL);
-}
-
-int ws_getrlimit(pid_t pid, int resource, uint64_t *soft, uint64_t *hard) {
-    struct rlimit limit;
-    if (prlimit(pid, resource, NULL, &limit) != 0) return -1;
-    *soft = limit.rlim_cur;
-    *hard = limit.rlim_max;
-    return 0;
 }
 
 const uint64_t WS_RLIM_INFINITY = RLIM_INFINITY;

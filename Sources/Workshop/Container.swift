@@ -136,9 +136,8 @@ public final class ContainerProcess {
         if let terminal {
             terminal.relay(until: pid, tick: tick)
             terminal.restoreHostTerminal()
-        } else if let tick, let pidfd = Optional(ws_pidfd_open(pid)), pidfd >= 0 {
-            defer { close(pidfd) }
-            var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        } else if let tick, let process = FileDescriptor(processID: pid) {
+            var descriptor = pollfd(fd: process.rawValue, events: Int16(POLLIN), revents: 0)
             while poll(&descriptor, 1, 1000) == 0 || (descriptor.revents == 0 && errno == EINTR) {
                 tick()
             }

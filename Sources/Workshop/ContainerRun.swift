@@ -13,7 +13,8 @@ public final class RunDirectory {
     public let id: String
     public let directory: String
     public let image: Image
-    private let lock: Int32
+    /// Held (flock) while this runtime lives; closed, and so released, by `remove()`.
+    private var lock: FileDescriptor?
 
     public var upper: String { directory + "/upper" }
     public var work: String { directory + "/work" }
@@ -49,14 +50,18 @@ public final class RunDirectory {
         // Take the lock under a temporary name, then rename it into place: a scan
         // never sees an unlocked lock file of a live runtime.
         let temporary = RunDirectory.locks + "/.\(id).lock"
-        lock = try check(open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600), "create \(temporary)")
+        let lock = try FileDescriptor(opening: temporary, O_RDWR | O_CREAT | O_EXCL, mode: 0o600,
+                                      what: "create \(temporary)")
         // A new file nobody else has open: the lock cannot be refused, but say so if it is.
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            let error = SystemCallError("lock \(temporary)")
+        do {
+            guard try lock.tryLock(.exclusive, what: "lock \(temporary)") else {
+                throw Failure("could not lock \(temporary): another process holds it")
+            }
+        } catch {
             unlink(temporary)
-            close(lock)
             throw error
         }
+        self.lock = Optional(consume lock)
         try check(rename(temporary, RunDirectory.lockPath(id)), "rename \(temporary)")
         Cleanup.push { [self] in remove() }
         // The run directory is 0700 and owned by the container's root (root, or the mapped
@@ -80,17 +85,18 @@ public final class RunDirectory {
             writeLine(to: STDERR_FILENO, "workshop: could not remove the run directory \(directory): \(error)")
         }
         unlink(RunDirectory.lockPath(id))
-        close(lock)
+        lock = nil
     }
 
-    /// Is the runtime that owns `id` still running? (Its flock dies with it.)
+    /// The lock file of the runtime that owns `id`.
     static func lockPath(_ id: String) -> String { locks + "/" + id + ".lock" }
 
+    /// Is the runtime that owns `id` still running? Its flock dies with it, so a lock we can
+    /// take means it is gone. No lock file: gone too. A lock we cannot even try (an error other
+    /// than "held"): live, since removing a live container's files is the worse mistake.
     public static func isLive(_ id: String) -> Bool {
-        let fd = open(lockPath(id), O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return flock(fd, LOCK_EX | LOCK_NB) != 0
+        guard let file = try? FileDescriptor(opening: lockPath(id), O_RDWR) else { return false }
+        return (try? file.tryLock(.exclusive, what: "lock \(lockPath(id))")) != true
     }
 
     /// Removes run directories whose runtime died (SIGKILL, power cut). Returns how many

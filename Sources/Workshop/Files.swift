@@ -7,7 +7,8 @@ public func writeLine(to fd: Int32, _ text: String) {
     writeAll(fd, text + "\n")
 }
 
-/// Writes every byte, retrying on short writes and EINTR. Returns false on error.
+/// Writes every byte to a descriptor someone else owns (stdout, stderr, a pipe end), retrying
+/// short writes and EINTR. Returns false on error.
 @discardableResult
 public func writeAll(_ fd: Int32, _ text: String) -> Bool {
     var bytes = Array(text.utf8)
@@ -18,11 +19,8 @@ public func writeAll(_ fd: Int32, _ text: String) -> Bool {
 func writeAll(_ fd: Int32, bytes: inout [UInt8]) -> Bool {
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
+        guard let n = try? retryingEINTR("write", { bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) } })
+        else { return false }
         offset += n
     }
     return true
@@ -30,33 +28,22 @@ func writeAll(_ fd: Int32, bytes: inout [UInt8]) -> Bool {
 
 /// Reads a whole file (small ones: /proc, /sys, cgroup files) as text.
 public func readFile(_ path: String) throws -> String {
-    let fd = try check(open(path, O_RDONLY | O_CLOEXEC), "open \(path)")
-    defer { close(fd) }
-    return try String(decoding: readAll(fd, path: path), as: UTF8.self)
+    let file = try FileDescriptor(opening: path, O_RDONLY)
+    return String(decoding: try file.readAll(what: "read \(path)"), as: UTF8.self)
 }
 
+/// Reads a descriptor someone else owns (a pipe end) to its end.
 func readAll(_ fd: Int32, path: String) throws -> [UInt8] {
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw SystemCallError("read \(path)")
-        }
-        if n == 0 { return result }
-        result.append(contentsOf: buffer[0..<n])
-    }
+    let borrowed = FileDescriptor(adopting: fd)
+    let bytes = Result { try borrowed.readAll(what: "read \(path)") }
+    _ = borrowed.release()
+    return try bytes.get()
 }
 
 /// Writes text to an existing file, as one write(2): how cgroup and /proc files want it.
 public func writeFile(_ path: String, _ text: String, create: Bool = false, mode: mode_t = 0o644) throws {
-    let flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0)
-    let fd = try check(open(path, flags, mode), "open \(path)")
-    defer { close(fd) }
-    var bytes = Array(text.utf8)
-    let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-    if n != bytes.count { throw SystemCallError("write \"\(printable(text))\" to \(path)") }
+    let file = try FileDescriptor(opening: path, O_WRONLY | (create ? O_CREAT | O_TRUNC : 0), mode: mode)
+    try file.writeOnce(text, what: "write \"\(printable(text))\" to \(path)")
 }
 
 public func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -120,60 +107,56 @@ public func removeTree(_ path: String) throws {
         try removeEntry(AT_FDCWD, path, directory: false, what: path)
         return
     }
-    var fd = try check(open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), "open \(printable(path))")
+    let directoryFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+    // Replacing `directory` closes the one it held: one descriptor open at a time.
+    var directory = try FileDescriptor(opening: path, directoryFlags)
     // One level per directory we are in below `path`: who it is, and the subdirectories still to remove.
     struct Level { var device: dev_t; var inode: ino_t; var name: String; var pending: [String] }
     var levels: [Level] = []
-    var pending = try clearFiles(in: fd, device: info.st_dev, what: path)
-    defer { close(fd) }
+    var pending = try clearFiles(in: directory, device: info.st_dev, what: path)
     while true {
         if let child = pending.popLast() {
-            let childFD = openat(fd, child, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard childFD >= 0 else { throw SystemCallError("open \(printable(path))/…/\(printable(child))") }
-            var here = stat()
-            fstat(fd, &here)
+            let childDirectory = try directory.open(child, directoryFlags, what: "open \(printable(path))/…/\(printable(child))")
+            let here = try directory.status(what: "stat \(printable(path))/…")
             levels.append(Level(device: here.st_dev, inode: here.st_ino, name: child, pending: pending))
-            close(fd)
-            fd = childFD
-            pending = try clearFiles(in: fd, device: info.st_dev, what: path)
+            directory = childDirectory
+            pending = try clearFiles(in: directory, device: info.st_dev, what: path)
             continue
         }
         // This directory is empty now: go up and remove it.
         guard let level = levels.popLast() else { break }
-        let parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard parent >= 0 else { throw SystemCallError("open .. in \(printable(path))") }
-        var up = stat()
-        fstat(parent, &up)
-        close(fd)
-        fd = parent
+        directory = try directory.open("..", directoryFlags, what: "open .. in \(printable(path))")
+        let up = try directory.status(what: "stat .. in \(printable(path))")
         guard up.st_dev == level.device && up.st_ino == level.inode else {
             throw Failure("refusing to go on removing \(printable(path)): a directory in it was moved meanwhile")
         }
-        try removeEntry(fd, level.name, directory: true, what: path)
+        try removeEntry(directory.rawValue, level.name, directory: true, what: path)
         pending = level.pending
     }
     try removeEntry(AT_FDCWD, path, directory: true, what: path)
 }
 
 /// Removes every non-directory in an open directory; returns the names of its subdirectories.
-private func clearFiles(in dirfd: Int32, device: dev_t, what path: String) throws -> [String] {
-    let copy = dup(dirfd)   // closedir closes the stream's descriptor; the caller keeps its own
-    guard copy >= 0, let dir = fdopendir(copy) else {
-        if copy >= 0 { close(copy) }
-        throw SystemCallError("read \(printable(path))")
+private func clearFiles(in directory: borrowing FileDescriptor, device: dev_t, what path: String) throws -> [String] {
+    // closedir closes the stream's descriptor: it gets a copy, the caller keeps its own.
+    let copy = try retryingEINTR("read \(printable(path))") { fcntl(directory.rawValue, F_DUPFD_CLOEXEC, 0) }
+    guard let stream = fdopendir(copy) else {
+        let error = SystemCallError("read \(printable(path))")
+        close(copy)
+        throw error
     }
-    rewinddir(dir)
+    rewinddir(stream)
     var directories: [String] = []
-    for name in entries(of: dir) {
+    for name in entries(of: stream) {
         var info = stat()
-        guard fstatat(dirfd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+        guard fstatat(directory.rawValue, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
         if (info.st_mode & S_IFMT) == S_IFDIR {
             if info.st_dev != device {
                 throw Failure("refusing to remove \(printable(path))/…/\(printable(name)): it is a mount point")
             }
             directories.append(name)
         } else {
-            try removeEntry(dirfd, name, directory: false, what: path)
+            try removeEntry(directory.rawValue, name, directory: false, what: path)
         }
     }
     return directories
@@ -194,16 +177,16 @@ private func removeEntry(_ dirfd: Int32, _ name: String, directory: Bool, what p
 
 /// chattr -ia: a file with the immutable or append-only flag cannot be removed, even by root.
 private func clearInodeFlags(_ dirfd: Int32, _ name: String) {
-    let fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    defer { close(fd) }
+    let opened = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+    guard opened >= 0 else { return }
+    let file = FileDescriptor(adopting: opened)
     // FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (the same numbers on x86_64 and aarch64); the kernel reads an int.
     var flags: Int32 = 0
-    guard ioctl(fd, 0x8008_6601, &flags) == 0 else { return }
+    guard ioctl(file.rawValue, 0x8008_6601, &flags) == 0 else { return }
     let immutableOrAppend: Int32 = 0x10 | 0x20   // FS_IMMUTABLE_FL | FS_APPEND_FL
     if flags & immutableOrAppend == 0 { return }
     flags &= ~immutableOrAppend
-    _ = ioctl(fd, 0x4008_6602, &flags)
+    _ = ioctl(file.rawValue, 0x4008_6602, &flags)
 }
 
 /// Text made safe for a terminal: control characters (and bytes that are not UTF-8)

@@ -61,11 +61,10 @@ public struct Image {
         let tarball = try rootfs ?? findTarball()
         // Opened once, and everything (checksum, unpack, the offline copy) reads this descriptor:
         // the file cannot be swapped between the check and the unpack.
-        let fd = try openRegularFile(tarball, what: "rootfs")
-        defer { close(fd) }
+        let file = try openRegularFile(tarball, what: "rootfs")
         let expected = try expectedChecksum(of: tarball)
         // Checked against the file (in `unpack`) before anything is unpacked from it.
-        let hash = try expected ?? SHA256.of(fd: fd, path: tarball)
+        let hash = try expected ?? SHA256.of(fd: file.rawValue, path: tarball)
         // The cache name: 64 hex digits (validated, or our own digest), never text taken from a file.
         let name = hash + (ownerShift == 0 ? "" : "-uid\(ownerShift)")
         try makeDirectories(images, mode: 0o711)
@@ -77,11 +76,11 @@ public struct Image {
         var image = Image(path: target, source: printable(lastComponent(of: tarball)), unpackMilliseconds: nil)
         if !isDirectory(target) {
             let start = monotonicMilliseconds()
-            try unpack(fd, named: tarball, into: target, expectedChecksum: expected, ownerShift: ownerShift)
+            try unpack(file.rawValue, named: tarball, into: target, expectedChecksum: expected, ownerShift: ownerShift)
             image.unpackMilliseconds = monotonicMilliseconds() - start
         }
         try secure(target, owner: ownerShift)
-        try keepForOffline(fd, named: tarball)
+        try keepForOffline(file.rawValue, named: tarball)
         return image
     }
 
@@ -184,9 +183,8 @@ public struct Image {
             if errno == ENOENT { return nil }
             throw SystemCallError("stat \(printable(path))")
         }
-        let fd = try openRegularFile(path, what: "checksum file", maximumSize: 64 << 10)
-        defer { close(fd) }
-        let lines = try readAll(fd, path: path).split(separator: UInt8(ascii: "\n"))
+        let file = try openRegularFile(path, what: "checksum file", maximumSize: 64 << 10)
+        let lines = try file.readAll(what: "read \(printable(path))").split(separator: UInt8(ascii: "\n"))
             .map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }.filter { !$0.isEmpty }
         var candidates: [ArraySlice<UInt8>] = []
         for line in lines {
@@ -217,11 +215,8 @@ public struct Image {
                        ownerShift: UInt32) throws {
         let images = parentDirectory(of: target)
         // One unpack at a time; whoever waited may find the work done.
-        let lock = try check(open(images + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600), "open \(images)/.lock")
-        defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0 {
-            if errno != EINTR { throw SystemCallError("lock \(images)/.lock") }
-        }
+        let lock = try FileDescriptor(opening: images + "/.lock", O_RDWR | O_CREAT, mode: 0o600)
+        try lock.lock(.exclusive, what: "lock \(images)/.lock")
         if isDirectory(target) { return }
         var removed: [String] = []
         for name in directoryEntries(images) where name.hasPrefix(".tmp-") {
@@ -453,7 +448,7 @@ public struct Image {
 
     /// Opens a file that must be a regular file: checked before open (a FIFO would block
     /// open, /dev/zero never ends) and again after (it cannot have been swapped meanwhile).
-    static func openRegularFile(_ path: String, what: String, maximumSize: Int64? = nil) throws -> Int32 {
+    static func openRegularFile(_ path: String, what: String, maximumSize: Int64? = nil) throws -> FileDescriptor {
         let shown = printable(path)
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -472,17 +467,9 @@ public struct Image {
             }
         }
         try requireRegular(info)
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else { throw SystemCallError("open \(shown)") }
-        do {
-            var opened = stat()
-            try check(fstat(fd, &opened), "stat \(shown)")
-            try requireRegular(opened)
-        } catch {
-            close(fd)
-            throw error
-        }
-        return fd
+        let file = try FileDescriptor(opening: path, O_RDONLY | O_NONBLOCK | O_NOCTTY, what: "open \(shown)")
+        try requireRegular(try file.status(what: "stat \(shown)"))
+        return file
     }
 
     /// Keeps a copy of a given Alpine tarball in downloads/, so that later runs (and the
@@ -495,19 +482,26 @@ public struct Image {
         guard !fileExists(copy) else { return }
         try makeDirectories(downloads)
         let temporary = downloads + "/.\(name).partial.\(getpid())"
-        let out = try check(open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644), "create \(temporary)")
+        let out = try FileDescriptor(opening: temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644,
+                                     what: "create \(temporary)")
+        let source = FileDescriptor(adopting: fd)   // the caller's: released below, not closed
         var hash = SHA256()
-        var ok = lseek(fd, 0, SEEK_SET) == 0
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var ok = lseek(fd, 0, SEEK_SET) == 0
         while ok {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { ok = n == 0; break }
-            buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            var chunk = Array(buffer[0..<n])
-            ok = writeAll(out, bytes: &chunk)
+            do {
+                let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0, what: "read \(name)") }
+                if n == 0 { break }
+                try buffer.withUnsafeBytes { chunk in
+                    hash.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                    try out.writeAll(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), what: "write \(temporary)")
+                }
+            } catch {
+                ok = false
+            }
         }
-        ok = close(out) == 0 && ok
+        _ = source.release()
+        ok = out.close() && ok
         if ok && hash.finalize() == known && rename(temporary, copy) == 0 {
             try? writeFile(copy + ".sha256", "\(known)  \(name)\n", create: true)
             writeLine(to: STDERR_FILENO, "workshop: kept a copy of \(name) in \(downloads) for later runs (offline too)")

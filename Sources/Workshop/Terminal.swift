@@ -149,8 +149,12 @@ final class TerminalRelay {
                 tcsetattr(STDIN_FILENO, TCSADRAIN, &mode)
             }
         }
-        let pidfd = ws_pidfd_open(pid)
-        defer { if pidfd >= 0 { close(pidfd) } }
+        let process = FileDescriptor(processID: pid)   // closed when the relay ends
+        let pidfd: Int32
+        switch process {
+        case .some(let opened): pidfd = opened.rawValue
+        case .none: pidfd = -1
+        }
         var inputOpen = relaysInput
         var outputOpen = true
         var buffer = [UInt8](repeating: 0, count: 16384)

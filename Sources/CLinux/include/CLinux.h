@@ -1,10 +1,13 @@
-// CLinux: the few Linux interfaces Swift's Glibc module does not expose.
+// CLinux: the Linux interfaces Swift's Glibc module does not expose, and nothing else.
 //
-// Why this exists: Glibc's Swift module hides clone/unshare/setns, the CLONE_*
-// flags (they need _GNU_SOURCE), pivot_root and capset (no libc wrapper),
-// prctl and syscall (variadic: Swift cannot call them), statfs magic numbers,
-// the WIFEXITED family (macros), and bpf(2) (no wrapper; its argument is a large
-// union). Each shim is a line or a few of C. The lessons themselves stay in Swift.
+// Why this exists: Glibc's Swift module hides clone and the CLONE_* flags (they need
+// _GNU_SOURCE), pivot_root, capset, pidfd_open, close_range and bpf (no libc wrapper:
+// only syscall(2), which is variadic and so not callable from Swift), prctl and ioctl
+// (variadic), statfs magic numbers and the WIFEXITED family (macros), and everything
+// built around a C struct or union Swift imports awkwardly (clone_args, bpf_attr,
+// ifreq, the SCM_RIGHTS control message). Most shims are one call; the struct-filling
+// ones a dozen lines. Each declaration below says why it is here. The lessons stay in Swift.
+// Every export is used by Workshop or a step: add one only with its first caller.
 #pragma once
 #include <stdint.h>
 #include <sys/types.h>
@@ -12,8 +15,7 @@
 
 // Namespace and clone flags (<sched.h> defines them only under _GNU_SOURCE).
 extern const int WS_CLONE_NEWNS, WS_CLONE_NEWUTS, WS_CLONE_NEWIPC, WS_CLONE_NEWPID,
-    WS_CLONE_NEWNET, WS_CLONE_NEWUSER, WS_CLONE_NEWCGROUP, WS_CLONE_NEWTIME,
-    WS_CLONE_INTO_CGROUP_SUPPORTED;
+    WS_CLONE_NEWNET, WS_CLONE_NEWUSER, WS_CLONE_NEWCGROUP;
 
 /// clone(2) through glibc's wrapper: the child runs fn(arg) on a fresh stack
 /// and exits with its return value. Returns the child's PID or -1 (errno).
@@ -24,41 +26,44 @@ pid_t ws_clone(int flags, int (*fn)(void *), void *arg);
 /// errno (ENOSYS, E2BIG, EINVAL...) when the kernel cannot, so callers fall back.
 pid_t ws_clone3_into_cgroup(uint64_t flags, int cgroup_fd, int (*fn)(void *), void *arg);
 
-// No glibc wrapper, or variadic in C.
+/// pivot_root(2): no glibc wrapper.
 int ws_pivot_root(const char *new_root, const char *put_old);
+/// prctl(2) is variadic in C.
 int ws_prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5);
+/// pidfd_open(2): no wrapper in older glibc. -1 with ENOSYS before Linux 5.3.
 int ws_pidfd_open(pid_t pid);
-/// pipe2(O_CLOEXEC): both ends close on exec, so the error pipe reports a successful exec as EOF.
+/// pipe2(O_CLOEXEC) (pipe2 needs _GNU_SOURCE): both ends close on exec, so the error pipe
+/// reports a successful exec as EOF.
 int ws_pipe_cloexec(int fds[2]);
 
-// prctl options used by the steps.
+// prctl options used by the steps (<sys/prctl.h> is not in Glibc's module).
 extern const int WS_PR_SET_PDEATHSIG, WS_PR_CAPBSET_DROP, WS_PR_CAPBSET_READ, WS_PR_CAP_AMBIENT,
-    WS_PR_CAP_AMBIENT_CLEAR_ALL, WS_PR_SET_NO_NEW_PRIVS, WS_PR_SET_SECCOMP, WS_SECCOMP_MODE_FILTER;
+    WS_PR_CAP_AMBIENT_CLEAR_ALL, WS_PR_SET_NO_NEW_PRIVS;
 
-/// capset(2), ABI version 3: two 32-bit words per set, so capabilities 32..63
-/// (CAP_SYSLOG, CAP_BPF, CAP_CHECKPOINT_RESTORE...) are in word 1.
+/// capset(2), ABI version 3 (no glibc wrapper): two 32-bit words per set, so capabilities
+/// 32..63 (CAP_SYSLOG, CAP_BPF, CAP_CHECKPOINT_RESTORE...) are in word 1.
 int ws_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
-int ws_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 
-/// statfs(2)'s f_type: how runc tells cgroup v2 (0x63677270) from tmpfs (v1).
+/// statfs(2)'s f_type (struct statfs is not in Glibc's module): how runc tells cgroup v2
+/// (0x63677270) from the tmpfs that holds v1 hierarchies.
 long ws_filesystem_magic(const char *path);
-extern const long WS_CGROUP2_SUPER_MAGIC, WS_TMPFS_MAGIC, WS_CGROUP_SUPER_MAGIC;
+extern const long WS_CGROUP2_SUPER_MAGIC;
 
-// <sys/wait.h> macros.
-int ws_exited(int status);
+// <sys/wait.h>'s WEXITSTATUS family are macros.
 int ws_exit_status(int status);
 int ws_signaled(int status);
 int ws_term_signal(int status);
 
-/// makedev(3) is a macro.
+/// makedev(3) is a macro (major and minor numbers packed as this libc does).
 dev_t ws_makedev(unsigned int major, unsigned int minor);
 
-/// SIOCSIFFLAGS needs struct ifreq: bring an interface (lo) up in this netns.
+/// SIOCSIFFLAGS needs struct ifreq and a variadic ioctl: bring an interface (lo) up in this netns.
 int ws_link_up(const char *name);
 
-// Mount flags Glibc's module may not expose under these names.
+// Mount flags: Glibc's module imports MS_* (an enum in <sys/mount.h>) as Int, but mount(2)
+// takes an unsigned long: these have its type, so flags combine without a conversion each.
 extern const unsigned long WS_MS_RDONLY, WS_MS_NOSUID, WS_MS_NODEV, WS_MS_NOEXEC, WS_MS_REMOUNT,
-    WS_MS_BIND, WS_MS_REC, WS_MS_PRIVATE, WS_MS_SLAVE, WS_MS_STRICTATIME, WS_MS_RELATIME;
+    WS_MS_BIND, WS_MS_REC, WS_MS_PRIVATE, WS_MS_STRICTATIME;
 extern const int WS_MNT_DETACH;
 
 // seccomp: the filter is written in Swift; these are the kernel's numbers.
@@ -69,6 +74,7 @@ extern const uint32_t WS_X32_SYSCALL_BIT;
 /// Entry `index` of the kit's syscall table (name, number on this architecture),
 /// from the kernel headers: the number, with *name set; -1 past the end.
 int ws_syscall_at(size_t index, const char **name);
+/// prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sock_fprog): variadic, and the program header is a C struct.
 int ws_install_seccomp_filter(const struct sock_filter *filter, unsigned short count);
 
 // bpf(2): no glibc wrapper, and its argument is a large union (union bpf_attr) that
@@ -106,11 +112,12 @@ int ws_socketpair_cloexec(int fds[2]);
 /// close_range(2) (Linux 5.9; CLOSE_RANGE_CLOEXEC 5.11): -1 with errno when the kernel lacks it.
 int ws_close_range(unsigned int first, unsigned int last, int flags);
 extern const int WS_CLOSE_RANGE_CLOEXEC;
-/// prlimit(2) on another process (the runtime sets its child's limits before it runs).
+/// prlimit(2) on another process (the runtime sets its child's limits before it runs);
+/// glibc declares it only under _GNU_SOURCE.
 int ws_prlimit(pid_t pid, int resource, uint64_t soft, uint64_t hard);
-int ws_getrlimit(pid_t pid, int resource, uint64_t *soft, uint64_t *hard);
 extern const uint64_t WS_RLIM_INFINITY;
 /// The RLIMIT_* number for Docker's --ulimit name ("nofile", "nproc", "core"...), or -1.
 int ws_rlimit_resource(const char *name);
 /// 1 when the child `pid` has exited (it stays a zombie: waitid WNOWAIT), 0 when not yet.
+/// (siginfo_t's si_pid is inside a union Swift cannot reach by name.)
 int ws_has_exited(pid_t pid);
