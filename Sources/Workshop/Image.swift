@@ -613,15 +613,3 @@ struct ImageTree {
         for parent in missing { kinds[parent] = .directory }
     }
 }
-
-func describeBytes(_ bytes: Int64) -> String {
-    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
-    return "\(bytes) bytes"
-}
-
-public func monotonicMilliseconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) * 1000 + Double(now.tv_nsec) / 1_000_000
-}
