@@ -28,6 +28,7 @@ func isInUserNamespace() -> Bool {
 
 /// Paths in /proc and /sys that leak the host or let a container harm it.
 /// runc hides them (bind-mounts /dev/null over files, an empty read-only tmpfs over directories).
+/// The kit's tmpfs is also nosuid, nodev, noexec and 4 KiB, as apple/containerization mounts it.
 public let maskedPaths = [
     "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
@@ -63,7 +64,10 @@ public func protectKernelPaths(in root: String) throws {
         var info = stat()
         guard stat(target, &info) == 0 else { continue }   // not on this kernel
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            try check(mount("tmpfs", target, "tmpfs", WS_MS_RDONLY, "size=0"), "mask \(path)")
+            // Not "size=0": to tmpfs that means no limit at all. Read-only, it holds nothing anyway;
+            // the flags and the small size keep it harmless even if it were ever made writable.
+            let hidden = WS_MS_RDONLY | WS_MS_NOSUID | WS_MS_NODEV | WS_MS_NOEXEC
+            try check(mount("tmpfs", target, "tmpfs", hidden, "size=4k,mode=755"), "mask \(path)")
         } else {
             try check(mount(root + "/dev/null", target, nil, WS_MS_BIND, nil), "mask \(path)")
         }

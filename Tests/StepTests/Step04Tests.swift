@@ -107,6 +107,41 @@ final class Step04Tests: StepTestCase {
         }
     }
 
+    /// Masked directories (/proc/acpi, /sys/firmware...) get an empty tmpfs, read from the host in
+    /// the container's mountinfo: read-only, nosuid, nodev, noexec, and a real size (tmpfs takes
+    /// "size=0" as no limit at all).
+    func testMaskedDirectoriesAreReadOnlySmallTmpfs() throws {
+        let candidates = ["/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"]
+        var isDirectory: ObjCBool = false
+        let onThisKernel = candidates.filter { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue }
+        guard !onThisKernel.isEmpty else {
+            return try nothingToCheck("step04+: masked directories: expected at least one of \(candidates) on the host to check, saw none")
+        }
+        for step in steps(from: 4) {
+            let running = try start(step, ["sleep", "30"])
+            let pid = try unwrap(running.containerPID(), step: step, property: "the container's PID",
+                                 expected: "a child of the runtime that exec'd sleep")
+            let mountinfo = (try? String(contentsOfFile: "/proc/\(pid)/mountinfo", encoding: .utf8)) ?? ""
+            _ = stopContainer(running, pid)
+            for path in onThisKernel {
+                // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS] - TYPE SOURCE SUPEROPTIONS"; the last mount there wins.
+                let line = mountinfo.split(separator: "\n").last { $0.split(separator: " ").dropFirst(4).first.map(String.init) == path }
+                let halves = line.map { $0.components(separatedBy: " - ") } ?? []
+                let options = Set((halves.first?.split(separator: " ").dropFirst(5).first ?? "").split(separator: ",").map(String.init))
+                let after = halves.count == 2 ? halves[1].split(separator: " ").map(String.init) : []
+                let superOptions = after.count == 3 ? after[2].split(separator: ",").map(String.init) : []
+                let size = superOptions.first { $0.hasPrefix("size=") }.map { String($0.dropFirst(5)) }
+                expect(after.first == "tmpfs", step: step, property: "the file system over \(path)",
+                       expected: "tmpfs", seen: line.map(String.init) ?? "no mount there")
+                expect(options.isSuperset(of: ["ro", "nosuid", "nodev", "noexec"]), step: step,
+                       property: "\(path)'s mount options", expected: "ro,nosuid,nodev,noexec", seen: options.sorted().joined(separator: ","))
+                let kibibytes = size.flatMap { $0.hasSuffix("k") ? Int($0.dropLast()) : nil }
+                expect(kibibytes.map { $0 > 0 && $0 <= 64 } ?? false, step: step, property: "\(path)'s tmpfs size",
+                       expected: "size=Nk with 0 < N <= 64 (size=0 means unlimited)", seen: superOptions.joined(separator: ","))
+            }
+        }
+    }
+
     func testContainersGetSeparateRoots() throws {
         let guardPrefix = try imageRootGuard("step04-pivot-root")
         let first = try start("step04-pivot-root", ["/bin/sh", "-c", guardPrefix + "echo one > /written-by-first; sleep 2; cat /written-by-first"])

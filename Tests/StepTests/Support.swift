@@ -402,3 +402,34 @@ func treeSnapshot(_ root: String) -> [String: FileSnapshot] {
 func changedPaths(_ before: [String: FileSnapshot], _ after: [String: FileSnapshot]) -> [String] {
     Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
 }
+
+// MARK: - Messages a failing check prints
+
+/// The one line a failing check prints: which step, which property, what was expected, what was seen.
+/// ("step04-pivot-root: /proc/acpi's mount options: expected ro,nosuid,nodev,noexec, saw ro,relatime")
+func expectation(step: String, property: String, expected: String, seen: Any) -> String {
+    var shown = "\(seen)"
+    if shown.count > 2000 { shown = String(shown.prefix(2000)) + "… (\(shown.count) characters)" }
+    return "\(step): \(property): expected \(expected), saw \(shown.isEmpty ? "nothing" : shown)"
+}
+
+/// Fails with `expectation(...)` unless `condition` holds.
+func expect(_ condition: Bool, step: String, property: String, expected: String, seen: @autoclosure () -> Any,
+            file: StaticString = #filePath, line: UInt = #line) {
+    if !condition {
+        XCTFail(expectation(step: step, property: property, expected: expected, seen: seen()), file: file, line: line)
+    }
+}
+
+/// Fails unless `seen == expected`; the message names the step and the property.
+func expectEqual<T: Equatable>(_ seen: T, _ expected: T, step: String, property: String,
+                               file: StaticString = #filePath, line: UInt = #line) {
+    expect(seen == expected, step: step, property: property, expected: "\(expected)", seen: seen, file: file, line: line)
+}
+
+/// The value, or a failure that says what was missing, not only XCTUnwrap's "expected non-nil value of type".
+func unwrap<T>(_ value: T?, step: String, property: String, expected: String,
+               file: StaticString = #filePath, line: UInt = #line) throws -> T {
+    try XCTUnwrap(value, expectation(step: step, property: property, expected: expected, seen: "nothing"),
+                  file: file, line: line)
+}
