@@ -60,7 +60,7 @@ command -v python3 >/dev/null || { echo "run.sh: python3 is required" >&2; exit 
 
 # ── the Alpine tarball ───────────────────────────────────────────────────
 if [[ -z ${WORKSHOP_ALPINE_TARBALL:-} ]]; then
-    candidate="$repo/../shared/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz"
+    candidate="$repo/../shared/rootfs/alpine-minirootfs-3.20.3-$(uname -m).tar.gz"
     if [[ -f $candidate ]]; then
         WORKSHOP_ALPINE_TARBALL=$(cd "$(dirname "$candidate")" && pwd)/$(basename "$candidate")
         export WORKSHOP_ALPINE_TARBALL
