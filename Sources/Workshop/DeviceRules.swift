@@ -161,9 +161,7 @@ public enum DeviceFilter {
     /// group's list of attached programs. The attachment keeps the program alive: it goes
     /// away with the group, so nothing is left behind when the group is removed.
     public static func attach(_ program: [Instruction], to directory: String) throws -> UInt32 {
-        let groupFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard groupFD >= 0 else { throw SystemCallError("open \(directory)") }
-        defer { close(groupFD) }
+        let group = try FileDescriptor(opening: directory, O_RDONLY | O_DIRECTORY)
         let words = program.map(\.encoded)
         // Same license string as runc: the kernel only lets GPL-compatible programs call
         // GPL-only helpers, and this one calls none.
@@ -181,16 +179,16 @@ public enum DeviceFilter {
                 throw Failure("the kernel's verifier refused the device program: \(lines.suffix(2).joined(separator: "; "))")
             }
         }
-        defer { close(programFD) }
-        if ws_bpf_attach_device_program(programFD, groupFD) != 0 {
+        let loaded = FileDescriptor(adopting: programFD)   // closed on return: the attachment keeps the program
+        if ws_bpf_attach_device_program(loaded.rawValue, group.rawValue) != 0 {
             let code = errno
             throw Failure("this kernel cannot filter devices on cgroup v2: bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE) on \(directory) failed: \(String(cString: strerror(code)))"
                 + (code == EINVAL ? " (it needs CONFIG_CGROUP_BPF)" : ""))
         }
         var id: UInt32 = 0
         var attached = [UInt32](repeating: 0, count: 8)
-        let count = ws_bpf_attached_device_programs(groupFD, &attached, UInt32(attached.count))
-        guard ws_bpf_program_id(programFD, &id) == 0, count > 0, attached.prefix(Int(count)).contains(id) else {
+        let count = ws_bpf_attached_device_programs(group.rawValue, &attached, UInt32(attached.count))
+        guard ws_bpf_program_id(loaded.rawValue, &id) == 0, count > 0, attached.prefix(Int(count)).contains(id) else {
             throw Failure("the device program was attached to \(directory), but the kernel does not list it there")
         }
         return id

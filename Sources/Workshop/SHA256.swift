@@ -94,9 +94,8 @@ public struct SHA256 {
 
     /// The SHA-256 of a file's contents.
     public static func of(file path: String) throws -> String {
-        let fd = try check(open(path, O_RDONLY | O_CLOEXEC), "open \(path)")
-        defer { close(fd) }
-        return try of(fd: fd, path: path)
+        let file = try FileDescriptor(opening: path, O_RDONLY)
+        return try of(fd: file.rawValue, path: path)
     }
 
     /// The SHA-256 of an open file, read from its start.
@@ -104,13 +103,16 @@ public struct SHA256 {
         try check(lseek(fd, 0, SEEK_SET), "seek \(printable(path))")
         var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw SystemCallError("read \(printable(path))") }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        let file = FileDescriptor(adopting: fd)   // the caller's: released below, not closed
+        let finished = Result {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try file.read(into: $0, what: "read \(printable(path))") }
+                if n == 0 { return hash.finalize() }
+                buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
         }
-        return hash.finalize()
+        _ = file.release()
+        return try finished.get()
     }
 
     /// 64 hex digits as a lowercase digest (built from the digits, not the input's text); nil if not one.
