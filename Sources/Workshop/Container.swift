@@ -142,9 +142,7 @@ public final class ContainerProcess {
                 tick()
             }
         }
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return Failure.runtimeExitCode }
-        }
+        guard (try? retryingEINTR("waitpid", { waitpid(pid, &status, 0) })) != nil else { return Failure.runtimeExitCode }
         exited = true
         stopForwardingSignals()
         if ws_signaled(status) != 0 { return 128 + ws_term_signal(status) }
@@ -156,7 +154,7 @@ public final class ContainerProcess {
         guard !exited else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = try? retryingEINTR("waitpid", { waitpid(pid, &status, 0) })
         exited = true
     }
 }
@@ -189,8 +187,7 @@ private let childEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { r
     // Die with the runtime: a container must never outlive the process that manages it.
     _ = ws_prctl(WS_PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
     var byte: UInt8 = 0
-    var n = 0
-    repeat { n = read(child.syncRead, &byte, 1) } while n < 0 && errno == EINTR
+    let n = (try? retryingEINTR("read the sync pipe", { read(child.syncRead, &byte, 1) })) ?? -1
     // EOF: the runtime failed or died before releasing us; say nothing, it reports.
     // (The sync pipe stays open, close-on-exec: its hang-up tells us later that the runtime died.)
     guard n == 1 else { _exit(Failure.runtimeExitCode) }

@@ -155,7 +155,7 @@ public struct Image {
         guard spawned == 0 else { return nil }
         let output = (try? readAll(pipeFDs[0], path: script)) ?? []
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = try? retryingEINTR("waitpid", { waitpid(pid, &status, 0) })
         guard status == 0 else { return nil }
         let path = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         return fileExists(path) ? path : nil

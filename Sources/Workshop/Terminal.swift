@@ -208,18 +208,11 @@ final class TerminalRelay {
 
     /// One read and the matching writes; false at end of file or an error (EIO: the pty's last user closed it).
     private func copyOnce(from source: Int32, to target: Int32, _ buffer: inout [UInt8]) -> Bool {
-        let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
-        if count < 0 { return errno == EINTR }
-        if count == 0 { return false }
-        var offset = 0
-        while offset < count {
-            let written = buffer.withUnsafeBytes { write(target, $0.baseAddress! + offset, count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return true   // the reader went away; keep draining so the container does not block
-            }
-            offset += written
-        }
+        guard let count = try? retryingEINTR("read", { buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) } }),
+              count > 0 else { return false }
+        var chunk = Array(buffer[0..<count])
+        // A reader that went away (false here) is ignored: keep draining so the container does not block.
+        writeAll(target, bytes: &chunk)
         return true
     }
 }
