@@ -428,8 +428,14 @@ func expectEqual<T: Equatable>(_ seen: T, _ expected: T, step: String, property:
 }
 
 /// The value, or a failure that says what was missing, not only XCTUnwrap's "expected non-nil value of type".
-func unwrap<T>(_ value: T?, step: String, property: String, expected: String,
+/// `seen`: what was there instead (the text searched, say).
+func unwrap<T>(_ value: T?, step: String, property: String, expected: String, seen: @autoclosure () -> Any = "nothing",
                file: StaticString = #filePath, line: UInt = #line) throws -> T {
-    try XCTUnwrap(value, expectation(step: step, property: property, expected: expected, seen: "nothing"),
-                  file: file, line: line)
+    try XCTUnwrap(value, expectation(step: step, property: property, expected: expected, seen: seen()), file: file, line: line)
+}
+
+/// The container's first process as the host sees it, or a failure that names the step.
+func containerPID(_ running: RunningStep, step: String, file: StaticString = #filePath, line: UInt = #line) throws -> pid_t {
+    try unwrap(running.containerPID(), step: step, property: "the container's PID (a child of the runtime that exec'd the command)",
+               expected: "one within 10 s", file: file, line: line)
 }
