@@ -5,16 +5,18 @@ import XCTest
 final class Step08Tests: StepTestCase {
     func testSeccompIsOn() throws {
         let running = try start("step08-seccomp", ["sleep", "2"])
-        let pid = try XCTUnwrap(running.containerPID())
-        XCTAssertEqual(statusField(pid, "Seccomp"), "2")
-        XCTAssertEqual(statusField(pid, "NoNewPrivs"), "1")
-        XCTAssertEqual(stopContainer(running, pid).status, 137)
+        let pid = try containerPID(running, step: "step08-seccomp")
+        XCTAssertEqual(statusField(pid, "Seccomp"), "2", "step08-seccomp: Seccomp in /proc/\(pid)/status (2: a filter)")
+        XCTAssertEqual(statusField(pid, "NoNewPrivs"), "1", "step08-seccomp: NoNewPrivs in /proc/\(pid)/status")
+        let result = stopContainer(running, pid)
+        XCTAssertEqual(result.status, 137, "step08-seccomp: exit status of sleep SIGKILLed from the host: \(result.stderr)")
     }
 
     func testNamespaceCallsAreRefused() throws {
         let result = try run("step08-seccomp", ["unshare", "-U", "true"])
-        XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("Operation not permitted"), result.stderr)
+        XCTAssertNotEqual(result.status, 0, "step08-seccomp: exit status of unshare -U true (refused by the filter)")
+        expect(result.stderr.contains("Operation not permitted"), step: "step08-seccomp", property: "unshare -U's error",
+               expected: "Operation not permitted", seen: result.stderr)
     }
 
     /// A static C probe, placed into the running container from the host, makes the calls
@@ -38,25 +40,25 @@ final class Step08Tests: StepTestCase {
         // The 32-bit ABI (int 0x80) and x32: other numbers for the same calls, so the filter kills.
         expected += "int80-getpid: killed by signal \(SIGSYS)\nx32-getpid: killed by signal \(SIGSYS)\n"
         #endif
-        XCTAssertEqual(confined.stdout, expected, confined.stderr)
-        XCTAssertEqual(confined.status, 0, confined.stderr)
+        XCTAssertEqual(confined.stdout, expected, "step08-seccomp: the probe's calls and what the kernel answered: \(confined.stderr)")
+        XCTAssertEqual(confined.status, 0, "step08-seccomp: the probe's exit status: \(confined.stderr)")
 
         // step07 is step08 without the filter: there the kernel answers the same calls.
         let kernel = try runProbe(probe, in: "step07-userns")
         let answers = lines(kernel.stdout)
-        XCTAssertEqual(kernel.status, 0, kernel.stderr)
-        XCTAssertEqual(answers["syscall-minus-1"], "ENOSYS")
-        XCTAssertEqual(answers["keyctl"], "ok", "the session keyring's id")
-        XCTAssertEqual(answers["clone-newuser"], "ok")
-        XCTAssertEqual(answers["clone-newuts"], "EPERM", "no CAP_SYS_ADMIN in step07 either: the capability refuses it")
-        XCTAssertEqual(answers["personality-read-implies-exec"], "ok")
-        XCTAssertNotEqual(answers["socket-vsock"], "EPERM", "AF_VSOCK: the kernel's answer")
+        XCTAssertEqual(kernel.status, 0, "step07-userns: the probe's exit status: \(kernel.stderr)")
+        XCTAssertEqual(answers["syscall-minus-1"], "ENOSYS", "step07-userns (no filter): the kernel's answer to syscall(-1)")
+        XCTAssertEqual(answers["keyctl"], "ok", "step07-userns (no filter): keyctl (the session keyring's id)")
+        XCTAssertEqual(answers["clone-newuser"], "ok", "step07-userns (no filter): clone(CLONE_NEWUSER)")
+        XCTAssertEqual(answers["clone-newuts"], "EPERM", "step07-userns: clone(CLONE_NEWUTS) (no CAP_SYS_ADMIN in step07 either: the capability refuses it)")
+        XCTAssertEqual(answers["personality-read-implies-exec"], "ok", "step07-userns (no filter): personality(READ_IMPLIES_EXEC)")
+        XCTAssertNotEqual(answers["socket-vsock"], "EPERM", "step07-userns (no filter): socket(AF_VSOCK), the kernel's answer")
         #if arch(x86_64)
-        XCTAssertEqual(answers["int80-getpid"], "survived", "32-bit calls work without the filter")
+        XCTAssertEqual(answers["int80-getpid"], "survived", "step07-userns (no filter): getpid through int 0x80 (32-bit calls work)")
         #endif
         // file_getattr (Linux 6.17) exists on newer kernels: there the kernel answers, not ENOSYS.
         if kernelVersion() >= (6, 17) {
-            XCTAssertNotEqual(answers["newer-than-the-kit"], "ENOSYS", kernel.stdout)
+            XCTAssertNotEqual(answers["newer-than-the-kit"], "ENOSYS", "step07-userns (no filter): a call newer than the kit on Linux 6.17+: \(kernel.stdout)")
         }
 
         // step08 unconfined (with SYS_ADMIN for the UTS namespace): the filter made the difference.
@@ -64,21 +66,22 @@ final class Step08Tests: StepTestCase {
                                                                         "--cap-add", "SYS_ADMIN"])
         let unconfined = lines(free.stdout)
         for call in ["keyctl", "clone-newuser", "clone-newuts", "clone-plain", "personality-read-implies-exec", "socket-inet"] {
-            XCTAssertEqual(unconfined[call], "ok", call)
+            XCTAssertEqual(unconfined[call], "ok", "step08-seccomp --security-opt seccomp=unconfined --cap-add SYS_ADMIN: \(call)")
         }
         #if arch(x86_64)
-        XCTAssertEqual(unconfined["int80-getpid"], "survived")
+        XCTAssertEqual(unconfined["int80-getpid"], "survived", "step08-seccomp unconfined: getpid through int 0x80")
         #endif
-        XCTAssertEqual(free.status, 0, free.stderr)
+        XCTAssertEqual(free.status, 0, "step08-seccomp unconfined: the probe's exit status: \(free.stderr)")
     }
 
     func testMountIsRefusedEvenWithSysAdmin() throws {
         let result = try run("step08-seccomp", ["--cap-add", "SYS_ADMIN", "--", "/bin/sh", "-c",
                                                 "mount -t tmpfs none /mnt; grep -c ' /mnt ' /proc/self/mountinfo"])
-        XCTAssertEqual(result.stdout, "0\n", result.stderr)
+        XCTAssertEqual(result.stdout, "0\n", "step08-seccomp --cap-add SYS_ADMIN: mounts at /mnt after mount -t tmpfs (the filter refuses mount): \(result.stderr)")
         // In step07, SYS_ADMIN alone is enough: the filter is what refuses it here.
-        XCTAssertEqual(try run("step07-userns", ["--cap-add", "SYS_ADMIN", "--", "/bin/sh", "-c",
-                                                 "mount -t tmpfs none /mnt && grep -c ' /mnt ' /proc/self/mountinfo"]).stdout, "1\n")
+        let step07 = try run("step07-userns", ["--cap-add", "SYS_ADMIN", "--", "/bin/sh", "-c",
+                                               "mount -t tmpfs none /mnt && grep -c ' /mnt ' /proc/self/mountinfo"])
+        XCTAssertEqual(step07.stdout, "1\n", "step07-userns --cap-add SYS_ADMIN: mounts at /mnt after mount -t tmpfs (no filter): \(step07.stderr)")
     }
 
     func testOrdinaryCommandsWork() throws {
@@ -86,15 +89,17 @@ final class Step08Tests: StepTestCase {
             ls / >/dev/null && ps >/dev/null && sh -c 'echo sub' && cat /etc/alpine-release | cut -c1-2 && \
             sleep 0.1 && date +%Y >/dev/null && wget --help 2>&1 | head -1 | cut -c1-7 && apk --version | cut -c1-9
             """)
-        XCTAssertEqual(out, "sub\n3.\nBusyBox\napk-tools\n")
+        XCTAssertEqual(out, "sub\n3.\nBusyBox\napk-tools\n", "step08-seccomp: what ls, ps, sh, cat, sleep, date, wget and apk print under the filter")
     }
 
     func testUnconfinedAllowsUnshare() throws {
-        XCTAssertNotEqual(try run("step08-seccomp", ["unshare", "-U", "true"]).status, 0)
-        XCTAssertEqual(try run("step08-seccomp", ["--security-opt", "seccomp=unconfined", "--", "unshare", "-U", "true"]).status, 0)
-        XCTAssertEqual(try run("step07-userns", ["unshare", "-U", "true"]).status, 0, "step07 allows it: the filter makes the difference")
+        XCTAssertNotEqual(try run("step08-seccomp", ["unshare", "-U", "true"]).status, 0, "step08-seccomp: exit status of unshare -U true (refused)")
+        let unconfined = try run("step08-seccomp", ["--security-opt", "seccomp=unconfined", "--", "unshare", "-U", "true"])
+        XCTAssertEqual(unconfined.status, 0, "step08-seccomp --security-opt seccomp=unconfined: exit status of unshare -U true: \(unconfined.stderr)")
+        let step07 = try run("step07-userns", ["unshare", "-U", "true"])
+        XCTAssertEqual(step07.status, 0, "step07-userns: exit status of unshare -U true (allowed: the filter makes the difference): \(step07.stderr)")
         let result = try run("step08-seccomp", ["--security-opt", "apparmor=foo", "true"])
-        XCTAssertEqual(result.status, 64)
+        XCTAssertEqual(result.status, 64, "step08-seccomp --security-opt apparmor=foo: exit status (usage error): \(result.stderr)")
     }
 
     /// Copies a file into a running container's /tmp from the host. Host root is
@@ -115,7 +120,7 @@ final class Step08Tests: StepTestCase {
     private func runProbe(_ probe: String, in step: String, options: [String] = []) throws -> RunResult {
         let running = try start(step, options + ["--", "/bin/sh", "-c",
                                                  "while [ ! -x /tmp/probe ]; do sleep 0.05; done; /tmp/probe"])
-        try place(probe, into: try XCTUnwrap(running.containerPID()))
+        try place(probe, into: try containerPID(running, step: step))
         return running.wait()
     }
 
