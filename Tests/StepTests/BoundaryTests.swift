@@ -17,8 +17,9 @@ final class BoundaryTests: StepTestCase {
         let terminal = try TmuxTerminal(directory: directory, test: self)
 
         // The control: run on the host terminal, the probe's line reaches the shell.
-        let control = try XCTUnwrap(terminal.run("\(probe) $'touch \(directory)/control\\n'"), terminal.screen())
-        XCTAssertEqual(control, 0, terminal.screen())
+        let control = try unwrap(terminal.run("\(probe) $'touch \(directory)/control\\n'"), step: "the host (control)",
+                                 property: "the TIOCSTI probe's exit status", expected: "a status", seen: terminal.screen())
+        XCTAssertEqual(control, 0, "the host (control): the TIOCSTI probe's exit status on the host's terminal: \(terminal.screen())")
         terminal.settle()
         guard FileManager.default.fileExists(atPath: directory + "/control") else {
             try cannotProve("the probe could not push input into the host's terminal either: \(terminal.screen())")
@@ -35,44 +36,52 @@ final class BoundaryTests: StepTestCase {
         for (step, name, redirect, expected) in cases {
             let marker = "\(directory)/\(name)"
             let status = terminal.run("\(binaryDirectory.path)/\(step) -q --preserve-fds 1 -- /proc/self/fd/3 $'touch \(marker)\\n' 3<\(probe)\(redirect)")
-            XCTAssertEqual(status, expected, "\(step)\(redirect): \(terminal.screen())")
+            XCTAssertEqual(status, expected, "\(step)\(redirect): the TIOCSTI probe's exit status (0: pushed into its own pty, 3: every try refused): \(terminal.screen())")
             terminal.settle()
             XCTAssertFalse(FileManager.default.fileExists(atPath: marker),
-                           "\(step)\(redirect): the container typed a command into the host's shell: \(terminal.screen())")
+                           "\(step)\(redirect): the marker the pushed command would make: expected none, saw the container typed a command into the host's shell: \(terminal.screen())")
         }
         let screen = terminal.screen()
-        XCTAssertEqual(screen.components(separatedBy: "injected via fd 0").count - 1, 3, "control + 2 ptys: \(screen)")
+        XCTAssertEqual(screen.components(separatedBy: "injected via fd 0").count - 1, 3, "TIOCSTI probes: 'injected via fd 0' lines (the control + 2 containers' own ptys): \(screen)")
         // With only stdout on the terminal, stdin (/dev/null) is refused and stdout is the container's own pty.
-        XCTAssertTrue(screen.contains("fd 0: Inappropriate ioctl for device") && screen.contains("injected via fd 1"), screen)
+        expect(screen.contains("fd 0: Inappropriate ioctl for device") && screen.contains("injected via fd 1"),
+               step: "step08-seccomp </dev/null", property: "the probe's answers", expected: "fd 0 refused (ENOTTY), fd 1 its own pty", seen: screen)
     }
 
     func testContainerHasItsOwnTerminalThatFollowsTheWindow() throws {
         let directory = try makeTestDirectory()
         let terminal = try TmuxTerminal(directory: directory, test: self, width: 100, height: 30)
-        let before = try XCTUnwrap(terminal.run("stty -g > \(directory)/before"))
-        XCTAssertEqual(before, 0)
+        let before = try unwrap(terminal.run("stty -g > \(directory)/before"), step: "the host", property: "stty -g's exit status",
+                                expected: "a status", seen: terminal.screen())
+        XCTAssertEqual(before, 0, "the host: stty -g's exit status: \(terminal.screen())")
         let hostMode = try String(contentsOfFile: directory + "/before", encoding: .utf8)
         for (step, ownDevpts) in [("step02-namespaces", false), ("step08-seccomp", true)] {
             let script = "tty; stty size; echo started-$((6*7)); read line; stty size"
             terminal.type("\(binaryDirectory.path)/\(step) -q -- sh -c '\(script)'; s=$?; stty -g > \(directory)/after; echo $s > \(directory)/status")
-            XCTAssertTrue(terminal.waitForScreen { $0.contains("started-42") }, terminal.screen())
+            expect(terminal.waitForScreen { $0.contains("started-42") }, step: step, property: "the screen",
+                   expected: "started-42 (the container's shell ran)", seen: terminal.screen())
             // While it runs, the caller's terminal is raw: the keys go to the container's pty unprocessed.
-            XCTAssertNotEqual(terminal.mode(), hostMode.trimmingCharacters(in: .whitespacesAndNewlines), step)
+            XCTAssertNotEqual(terminal.mode(), hostMode.trimmingCharacters(in: .whitespacesAndNewlines),
+                              "\(step): the caller's terminal mode while the container runs (raw, not the shell's)")
             terminal.resize(width: 90, height: 25)
             terminal.type("go")
-            XCTAssertEqual(terminal.waitForStatus(), 0, terminal.screen())
+            XCTAssertEqual(terminal.waitForStatus(), 0, "\(step): exit status: \(terminal.screen())")
             let lines = terminal.screen().split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            let start = try XCTUnwrap(lines.lastIndex { $0.hasPrefix("/dev/pts/") }, "`tty` names no pty: \(lines)")
-            if ownDevpts { XCTAssertEqual(lines[start], "/dev/pts/0", "the container's own devpts") }
-            XCTAssertEqual(lines[start + 1], "30 100", "the caller's window size: \(lines)")
-            XCTAssertTrue(lines[(start + 2)...].contains("25 90"), "the resize did not follow: \(lines)")
-            XCTAssertEqual(try String(contentsOfFile: directory + "/after", encoding: .utf8), hostMode, "\(step): the terminal's mode was not restored")
+            let start = try unwrap(lines.lastIndex { $0.hasPrefix("/dev/pts/") }, step: step, property: "what `tty` prints",
+                                   expected: "a /dev/pts/N line", seen: lines)
+            if ownDevpts { XCTAssertEqual(lines[start], "/dev/pts/0", "\(step): `tty` (the container's own devpts)") }
+            XCTAssertEqual(lines[start + 1], "30 100", "\(step): `stty size` at start (the caller's window size): \(lines)")
+            expect(lines[(start + 2)...].contains("25 90"), step: step, property: "`stty size` after the window was resized",
+                   expected: "25 90", seen: lines)
+            XCTAssertEqual(try String(contentsOfFile: directory + "/after", encoding: .utf8), hostMode, "\(step): the caller's terminal mode afterwards (restored)")
             terminal.resize(width: 100, height: 30)
             terminal.clear()
         }
         // Redirected, stdout stays the caller's file (no pty's "\r\n"), while stdin is still the container's pty.
-        XCTAssertEqual(terminal.run("\(binaryDirectory.path)/step08-seccomp -q -- sh -c 'printf \"a\\nb\\n\"; tty' > \(directory)/out"), 0)
-        XCTAssertEqual(try String(contentsOfFile: directory + "/out", encoding: .utf8), "a\nb\n/dev/pts/0\n")
+        XCTAssertEqual(terminal.run("\(binaryDirectory.path)/step08-seccomp -q -- sh -c 'printf \"a\\nb\\n\"; tty' > \(directory)/out"), 0,
+                       "step08-seccomp > file: exit status: \(terminal.screen())")
+        XCTAssertEqual(try String(contentsOfFile: directory + "/out", encoding: .utf8), "a\nb\n/dev/pts/0\n",
+                       "step08-seccomp > file: the file's bytes (no pty \\r\\n; stdin still the container's pty)")
     }
 
     /// The caller's terminal comes back from raw mode when the container is killed, and when the runtime
@@ -80,22 +89,26 @@ final class BoundaryTests: StepTestCase {
     func testTerminalModeIsRestoredWhenTheContainerIsKilled() throws {
         let directory = try makeTestDirectory()
         let terminal = try TmuxTerminal(directory: directory, test: self)
-        XCTAssertEqual(terminal.run("stty -g > \(directory)/before"), 0)
+        XCTAssertEqual(terminal.run("stty -g > \(directory)/before"), 0, "the host: stty -g's exit status: \(terminal.screen())")
         let hostMode = try String(contentsOfFile: directory + "/before", encoding: .utf8)
         for (how, options, expected) in [("SIGKILL to the container", "", Int32(137)), ("SIGTERM to the runtime", "--init ", 143)] {
             terminal.type("\(binaryDirectory.path)/step08-seccomp -q \(options)-- sleep 30; s=$?; stty -g > \(directory)/after; echo $s > \(directory)/status")
-            let runtime = try XCTUnwrap(terminal.waitForChild(named: "step08-seccomp"), terminal.screen())
+            let runtime = try unwrap(terminal.waitForChild(named: "step08-seccomp"), step: "step08-seccomp", property: "the runtime's PID in the terminal",
+                                     expected: "a process named step08-seccomp", seen: terminal.screen())
             var container: pid_t?
             for _ in 0..<500 {
                 container = childrenOf(runtime).first { commandName($0) == "sleep" || !childrenOf($0).isEmpty }
                 if container != nil { break }
                 usleep(20_000)
             }
-            let target = try XCTUnwrap(container, how)
-            XCTAssertNotEqual(terminal.mode(), hostMode.trimmingCharacters(in: .whitespacesAndNewlines), "raw while it runs")
+            let target = try unwrap(container, step: "step08-seccomp", property: "the container's process (\(how))",
+                                    expected: "a child of the runtime running sleep", seen: childrenOf(runtime))
+            XCTAssertNotEqual(terminal.mode(), hostMode.trimmingCharacters(in: .whitespacesAndNewlines),
+                              "step08-seccomp: the caller's terminal mode while the container runs (raw)")
             if expected == 137 { kill(target, SIGKILL) } else { kill(runtime, SIGTERM) }
-            XCTAssertEqual(terminal.waitForStatus(), expected, "\(how): \(terminal.screen())")
-            XCTAssertEqual(try String(contentsOfFile: directory + "/after", encoding: .utf8), hostMode, "\(how): the terminal was left raw")
+            XCTAssertEqual(terminal.waitForStatus(), expected, "step08-seccomp \(options)after \(how): exit status: \(terminal.screen())")
+            XCTAssertEqual(try String(contentsOfFile: directory + "/after", encoding: .utf8), hostMode,
+                           "step08-seccomp after \(how): the caller's terminal mode (restored, not left raw)")
         }
     }
 
@@ -109,11 +122,12 @@ final class BoundaryTests: StepTestCase {
         func descriptors(_ output: String) -> String { output.split(separator: "\n").joined(separator: " ") }
         for step in steps(from: 1) {
             let result = try run(step, ["--", "/bin/sh", "-c", "ls /proc/$$/fd; true"], prefix: prefix)
-            XCTAssertEqual(descriptors(result.stdout), "0 1 2", "\(step): \(result.stderr)")
+            XCTAssertEqual(descriptors(result.stdout), "0 1 2", "\(step): the container's descriptors (the caller's 3 and 7 closed): \(result.stderr)")
             let kept = try run(step, ["--preserve-fds", "1", "--", "/bin/sh", "-c", "ls /proc/$$/fd; ls /proc/self/fd/3/"], prefix: prefix)
-            XCTAssertEqual(descriptors(kept.stdout), "0 1 2 3 visible", "\(step) --preserve-fds 1: \(kept.stderr)")
+            XCTAssertEqual(descriptors(kept.stdout), "0 1 2 3 visible", "\(step) --preserve-fds 1: the container's descriptors and fd 3's directory: \(kept.stderr)")
         }
-        XCTAssertEqual(try run("step08-seccomp", ["--preserve-fds", "x", "true"]).status, 64)
+        let bad = try run("step08-seccomp", ["--preserve-fds", "x", "true"])
+        XCTAssertEqual(bad.status, 64, "step08-seccomp --preserve-fds x: exit status (usage error): \(bad.stderr)")
     }
 
     // MARK: - Resource limits
@@ -122,18 +136,19 @@ final class BoundaryTests: StepTestCase {
         // The caller's limits differ from the container's on purpose: 3000 open files, at most 8000.
         let prefix = ["/bin/sh", "-c", "ulimit -Sn 3000 && ulimit -Hn 8000 && exec \"$@\"", "sh"]
         for step in steps(from: 5) {
-            XCTAssertEqual(try run(step, ["--", "/bin/sh", "-c", "ulimit -n; ulimit -Hn"], prefix: prefix).stdout, "1024\n1024\n", step)
+            let defaults = try run(step, ["--", "/bin/sh", "-c", "ulimit -n; ulimit -Hn"], prefix: prefix)
+            XCTAssertEqual(defaults.stdout, "1024\n1024\n", "\(step): open-file limits soft and hard (runc's default, not the caller's 3000/8000): \(defaults.stderr)")
             // Set from outside: in a user namespace (step07+) too, where the container's root may not raise its own.
             let given = try run(step, ["--ulimit", "nofile=2048:4096", "--ulimit", "core=0", "--ulimit", "nproc=500:600",
                                        "--", "/bin/sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c; ulimit -u"], prefix: prefix)
-            XCTAssertEqual(given.stdout, "2048\n4096\n0\n500\n", "\(step): \(given.stderr)")
+            XCTAssertEqual(given.stdout, "2048\n4096\n0\n500\n", "\(step) --ulimit nofile=2048:4096 core=0 nproc=500:600: the limits inside: \(given.stderr)")
         }
         XCTAssertEqual(try run("step04-pivot-root", ["--", "/bin/sh", "-c", "ulimit -n"], prefix: prefix).stdout, "3000\n",
-                       "before step05 the container has the caller's limits")
+                       "step04-pivot-root: open-file limit (before step05 the container has the caller's limits)")
         for bad in ["nofile=5:4", "files=10", "nofile", "nofile=ten", "nofile=1:2:3", "nofile=-2"] {
             let result = try run("step05-cgroup", ["--ulimit", bad, "true"])
-            XCTAssertEqual(result.status, 64, "\(bad): \(result.stderr)")
-            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertEqual(result.status, 64, "step05-cgroup --ulimit \(bad): exit status (usage error): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "step05-cgroup --ulimit \(bad): lines on stderr (one clear line): \(result.stderr)")
         }
     }
 
@@ -153,7 +168,7 @@ final class BoundaryTests: StepTestCase {
                     _ = running.containerPID()
                     func sleeps() -> Int { processes(matching: token).filter { commandName($0) == "sleep" }.count }
                     for _ in 0..<100 where sleeps() < 1 { usleep(20_000) }
-                    XCTAssertEqual(sleeps(), 1, "\(step): the container is not running")
+                    XCTAssertEqual(sleeps(), 1, "\(step): the container's sleep processes before the runtime is killed")
                 }
                 kill(running.runtimePID, SIGKILL)
                 var left: [pid_t] = []
@@ -162,13 +177,14 @@ final class BoundaryTests: StepTestCase {
                     if left.isEmpty { break }
                     usleep(20_000)
                 }
-                XCTAssertEqual(left, [], "\(step), killed \(delay < 0 ? "while it ran" : "\(delay / 1000) ms after start"): the container outlived its runtime")
+                XCTAssertEqual(left, [], "\(step), runtime killed \(delay < 0 ? "while it ran" : "\(delay / 1000) ms after start"): the container's processes left (it must not outlive its runtime)")
                 for pid in left { kill(pid, SIGKILL) }
                 _ = running.wait()
             }
         }
         // The next run removes what the killed runtimes could not (their cgroups and run directories).
-        XCTAssertEqual(try run("step05-cgroup", ["true"]).status, 0)
+        let next = try run("step05-cgroup", ["true"])
+        XCTAssertEqual(next.status, 0, "step05-cgroup: exit status of the run after the killed ones: \(next.stderr)")
     }
 
     // MARK: - --init
@@ -184,35 +200,40 @@ final class BoundaryTests: StepTestCase {
                 usleep(20_000)
             }
             usleep(1_000_000)   // the orphan has ended by now
-            let tree = try descendantsAndSelf(XCTUnwrap(container))
+            let tree = try descendantsAndSelf(unwrap(container, step: "step08-seccomp \(options)", property: "the container's PID",
+                                                     expected: "a child of the runtime within 5 s"))
             let zombies = tree.filter { processState($0) == "Z" }
-            XCTAssertEqual(!zombies.isEmpty, expectZombie, "\(options): \(tree.map { "\($0) \(commandName($0)) \(processState($0))" })")
-            XCTAssertEqual(running.wait().status, 0, "\(options)")
+            XCTAssertEqual(!zombies.isEmpty, expectZombie, "step08-seccomp \(options): a zombie among the container's processes (PID, name, state): \(tree.map { "\($0) \(commandName($0)) \(processState($0))" })")
+            let result = running.wait()
+            XCTAssertEqual(result.status, 0, "step08-seccomp \(options): exit status: \(result.stderr)")
         }
     }
 
     func testInitForwardsSignalsAndPassesTheStatus() throws {
         // PID 1 without a handler ignores SIGTERM (forwarded by the runtime); under --init the command gets it.
         let plain = try start("step08-seccomp", ["sleep", "30"])
-        let pid = try XCTUnwrap(plain.containerPID())
+        let pid = try containerPID(plain, step: "step08-seccomp")
         kill(plain.runtimePID, SIGTERM)
         usleep(500_000)
-        XCTAssertEqual(kill(pid, 0), 0, "without --init, PID 1 ignores SIGTERM")
-        XCTAssertEqual(stopContainer(plain, pid).status, 137)
+        XCTAssertEqual(kill(pid, 0), 0, "step08-seccomp without --init: kill(PID 1, 0) 0.5 s after SIGTERM (alive: PID 1 ignores it)")
+        let plainResult = stopContainer(plain, pid)
+        XCTAssertEqual(plainResult.status, 137, "step08-seccomp: exit status after SIGKILL from the host: \(plainResult.stderr)")
 
         let running = try start("step08-seccomp", ["--init", "--", "sleep", "30"])
         for _ in 0..<250 where !childrenOf(childrenOf(running.runtimePID).first ?? -1).contains(where: { commandName($0) == "sleep" }) {
             usleep(20_000)
         }
         kill(running.runtimePID, SIGTERM)
-        XCTAssertEqual(running.wait(timeout: 10).status, 143, "SIGTERM reaches the command")
+        XCTAssertEqual(running.wait(timeout: 10).status, 143, "step08-seccomp --init: exit status after SIGTERM to the runtime (128+15: it reached the command)")
 
-        XCTAssertEqual(try shell("step08-seccomp", "echo $$", options: ["--init"]), "2\n", "the command is not PID 1 under --init")
-        XCTAssertEqual(try run("step08-seccomp", ["--init", "--", "/bin/sh", "-c", "exit 7"]).status, 7)
-        XCTAssertEqual(try run("step08-seccomp", ["--init", "--", "/bin/sh", "-c", "kill -USR1 $$"]).status, 128 + SIGUSR1)
+        XCTAssertEqual(try shell("step08-seccomp", "echo $$", options: ["--init"]), "2\n", "step08-seccomp --init: the command's PID (init is 1)")
+        for (step, script, status) in [("step08-seccomp", "exit 7", Int32(7)), ("step08-seccomp", "kill -USR1 $$", 128 + SIGUSR1),
+                                       ("step02-namespaces", "exit 3", 3)] {
+            let result = try run(step, ["--init", "--", "/bin/sh", "-c", script])
+            XCTAssertEqual(result.status, status, "\(step) --init: exit status of sh -c '\(script)' (passed on by init): \(result.stderr)")
+        }
         let missing = try run("step08-seccomp", ["--init", "--", "no-such-command"])
-        XCTAssertEqual(missing.status, 127, missing.stderr)
-        XCTAssertEqual(try run("step02-namespaces", ["--init", "--", "/bin/sh", "-c", "exit 3"]).status, 3)
+        XCTAssertEqual(missing.status, 127, "step08-seccomp --init: exit status of a missing command: \(missing.stderr)")
     }
 
     // MARK: - Helpers
