@@ -94,15 +94,15 @@ func compress(_ data: [UInt8], _ compression: Compression, to path: String) thro
     case .zstd: archive_write_add_filter_zstd(writer)
     case .none: break
     }
-    XCTAssertEqual(archive_write_open_filename(writer, path), ARCHIVE_OK)
+    XCTAssertEqual(archive_write_open_filename(writer, path), ARCHIVE_OK, "test setup: libarchive opening \(path) for writing")
     let entry = archive_entry_new()
     defer { archive_entry_free(entry) }
     archive_entry_set_pathname(entry, "data")
     archive_entry_set_filetype(entry, 0o100000)
     archive_entry_set_size(entry, Int64(data.count))
-    XCTAssertEqual(archive_write_header(writer, entry), ARCHIVE_OK)
+    XCTAssertEqual(archive_write_header(writer, entry), ARCHIVE_OK, "test setup: libarchive writing the header of 'data' in \(path)")
     _ = data.withUnsafeBytes { archive_write_data(writer, $0.baseAddress, $0.count) }
-    XCTAssertEqual(archive_write_close(writer), ARCHIVE_OK)
+    XCTAssertEqual(archive_write_close(writer), ARCHIVE_OK, "test setup: libarchive closing \(path)")
 }
 
 /// A static program of a few hundred bytes (no libc) that prints "euid=N": the command
@@ -257,19 +257,20 @@ final class ImageTests: StepTestCase {
         let result = try runImage(rootfs, step: step, environment: environment)
         XCTAssertEqual(result.status, status, "stderr: \(result.stderr)", file: file, line: line)
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        XCTAssertEqual(lines.count, 1, "one line, not: \(result.stderr)", file: file, line: line)
-        XCTAssertTrue(result.stderr.contains(expected), "expected '\(expected)' in: \(result.stderr)", file: file, line: line)
-        XCTAssertEqual(result.stdout, "", "the command must not have run", file: file, line: line)
-        XCTAssertEqual(snapshot(), before, "something outside the image changed", file: file, line: line)
-        XCTAssertEqual(cacheEntries().subtracting(imagesBefore), [], "left in the image cache", file: file, line: line)
+        XCTAssertEqual(lines.count, 1, "\(step): lines on stderr for a refused image (one clear line): \(result.stderr)", file: file, line: line)
+        expect(result.stderr.contains(expected), step: step, property: "why the image was refused", expected: "'\(expected)'",
+               seen: result.stderr, file: file, line: line)
+        XCTAssertEqual(result.stdout, "", "\(step): the command's output (it must not have run)", file: file, line: line)
+        XCTAssertEqual(snapshot(), before, "\(step): the marker directory outside the image (unchanged)", file: file, line: line)
+        XCTAssertEqual(cacheEntries().subtracting(imagesBefore), [], "\(step): new entries in the image cache (none)", file: file, line: line)
         try assertGoodRunWorks(step: step, file: file, line: line)
     }
 
     func assertGoodRunWorks(step: String = "step03-chroot", file: StaticString = #filePath, line: UInt = #line) throws {
         let good = try tarball("good-\(Int.random(in: 0..<1_000_000)).tar")
         let result = try runImage(good, step: step)
-        XCTAssertEqual(result.status, 0, "a good image after it: \(result.stderr)", file: file, line: line)
-        XCTAssertEqual(result.stdout, "euid=0\n", file: file, line: line)
+        XCTAssertEqual(result.status, 0, "\(step): exit status of a good image after it: \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(result.stdout, "euid=0\n", "\(step): the good image's probe output", file: file, line: line)
         imagesBefore = cacheEntries()
     }
 
@@ -279,14 +280,17 @@ final class ImageTests: StepTestCase {
                         environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let before = snapshot()
         let result = try runImage(rootfs, step: step, environment: environment)
-        XCTAssertEqual(result.status, 0, "stderr: \(result.stderr)", file: file, line: line)
-        XCTAssertEqual(result.stdout, "euid=0\n", file: file, line: line)
+        XCTAssertEqual(result.status, 0, "\(step): exit status with an accepted image: \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(result.stdout, "euid=0\n", "\(step): the image's probe output", file: file, line: line)
         let lines = result.stderr.split(separator: "\n")
-        XCTAssertEqual(lines.count, expectedLines ?? notes.count, "\(result.stderr)", file: file, line: line)
-        for note in notes { XCTAssertTrue(result.stderr.contains(note), "expected '\(note)' in: \(result.stderr)", file: file, line: line) }
-        XCTAssertEqual(snapshot(), before, "something outside the image changed", file: file, line: line)
+        XCTAssertEqual(lines.count, expectedLines ?? notes.count, "\(step): lines on stderr (one per note): \(result.stderr)", file: file, line: line)
+        for note in notes {
+            expect(result.stderr.contains(note), step: step, property: "what the runtime said", expected: "'\(note)'", seen: result.stderr,
+                   file: file, line: line)
+        }
+        XCTAssertEqual(snapshot(), before, "\(step): the marker directory outside the image (unchanged)", file: file, line: line)
         let new = cacheEntries().subtracting(imagesBefore)
-        XCTAssertEqual(new.count, 1, "one new image", file: file, line: line)
+        XCTAssertEqual(new.count, 1, "\(step): new images in the cache", file: file, line: line)
         imagesBefore = cacheEntries()
         return home + "/images/" + (new.first ?? "?")
     }
@@ -308,8 +312,8 @@ final class ImageTests: StepTestCase {
             }
             try assertRefused(tarball, step: step, saying: "refusing tarball entry 'h': a hard link to 's', a symlink")
             var info = stat()
-            XCTAssertEqual(lstat(hostFile, &info), 0)
-            XCTAssertEqual(info.st_mode & 0o7777, 0o644, "\(step) changed a host file's mode")
+            XCTAssertEqual(lstat(hostFile, &info), 0, "\(step): lstat of the host file \(hostFile)")
+            XCTAssertEqual(info.st_mode & 0o7777, 0o644, "\(step): the host file's mode (unchanged by the image)")
         }
     }
 
@@ -382,28 +386,29 @@ final class ImageTests: StepTestCase {
         }
         let image = try assertAccepted(path)
         var first = stat(), second = stat()
-        XCTAssertEqual(lstat(image + "/bin/probe", &first), 0)
-        XCTAssertEqual(lstat(image + "/bin/again", &second), 0)
-        XCTAssertEqual(first.st_ino, second.st_ino)
+        XCTAssertEqual(lstat(image + "/bin/probe", &first), 0, "step03-chroot: lstat of the unpacked bin/probe")
+        XCTAssertEqual(lstat(image + "/bin/again", &second), 0, "step03-chroot: lstat of the unpacked hard link bin/again")
+        XCTAssertEqual(first.st_ino, second.st_ino, "step03-chroot: bin/again's inode (the same file as bin/probe)")
     }
 
     func testSetuidFilesAreKeptWhereNoHostUserCanReachThem() throws {
         let image = try assertAccepted(try tarball("setuid.tar", probeMode: 0o4755))
         var info = stat()
-        XCTAssertEqual(lstat(image + "/bin/probe", &info), 0)
-        XCTAssertEqual(info.st_mode & 0o7777, 0o4755, "kept for the container")
+        XCTAssertEqual(lstat(image + "/bin/probe", &info), 0, "step03-chroot: lstat of the unpacked bin/probe")
+        XCTAssertEqual(info.st_mode & 0o7777, 0o4755, "step03-chroot: bin/probe's mode (setuid kept for the container)")
         for path in [image + "/bin/probe", image + "/bin"] {
             let asNobody = try runTool("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
                                                             "/usr/bin/stat", "-c", "%a", path])
-            XCTAssertNotEqual(asNobody.status, 0, "host uid 65534 reached \(path): \(asNobody.stdout)")
-            XCTAssertTrue(asNobody.stderr.contains("Permission denied"), asNobody.stderr)
+            XCTAssertNotEqual(asNobody.status, 0, "host uid 65534: exit status of stat \(path) (refused): \(asNobody.stdout)")
+            expect(asNobody.stderr.contains("Permission denied"), step: "host uid 65534", property: "stat \(path)",
+                   expected: "Permission denied (the image directory is 0700)", seen: asNobody.stderr)
         }
         // Through a shell: setpriv keeps root's capabilities up to its own execve, so the file must
         // be exec'd by a process that already is only uid 65534.
         let run = try runTool("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
                                                    "/bin/sh", "-c", "exec \"$0\"", image + "/bin/probe"])
-        XCTAssertNotEqual(run.stdout, "euid=0\n", "a host user ran the image's setuid-root file as root")
-        XCTAssertNotEqual(run.status, 0)
+        XCTAssertNotEqual(run.stdout, "euid=0\n", "host uid 65534: the image's setuid-root probe's output (it must not run as root)")
+        XCTAssertNotEqual(run.status, 0, "host uid 65534: exit status of exec'ing the image's setuid probe (refused): \(run.stderr)")
     }
 
     func testFileCapabilitiesAreLeftOut() throws {
@@ -414,9 +419,9 @@ final class ImageTests: StepTestCase {
                                                                       ("SCHILY.xattr.user.note", Array("x".utf8))])
         }
         let image = try assertAccepted(path, notes: ["left out the extended attributes of 1 entry of /", "capability.tar, file capabilities on 1"], lines: 1)
-        XCTAssertEqual(systemGetxattr(image + "/bin/cap", "security.capability", nil, 0), -1)
-        XCTAssertEqual(errno, ENODATA, "no file capability on the unpacked file")
-        XCTAssertEqual(systemGetxattr(image + "/bin/cap", "user.note", nil, 0), -1)
+        XCTAssertEqual(systemGetxattr(image + "/bin/cap", "security.capability", nil, 0), -1, "step03-chroot: getxattr security.capability of bin/cap (none)")
+        XCTAssertEqual(errno, ENODATA, "step03-chroot: getxattr security.capability's errno (ENODATA: no file capability)")
+        XCTAssertEqual(systemGetxattr(image + "/bin/cap", "user.note", nil, 0), -1, "step03-chroot: getxattr user.note of bin/cap (none)")
     }
 
     func testDeviceNodesAndFIFOsAreNeverCreated() throws {
@@ -426,7 +431,9 @@ final class ImageTests: StepTestCase {
             tar.add("pipe", .fifo, mode: 0o666)
         }
         let image = try assertAccepted(path, notes: ["left out 1 FIFO, 2 device nodes of /", "devices.tar: an image never brings its own devices"], lines: 1)
-        for name in ["mem", "disk", "pipe"] { XCTAssertFalse(FileManager.default.fileExists(atPath: image + "/" + name), name) }
+        for name in ["mem", "disk", "pipe"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: image + "/" + name), "step03-chroot: the image's /\(name): expected not created, saw it exists")
+        }
     }
 
     func testIDsOutsideTheMappedRangeAreRefusedNotWrapped() throws {
@@ -443,9 +450,9 @@ final class ImageTests: StepTestCase {
         let path = try tarball("ids.tar") { $0.add("bin/owned", uid: 65_535, gid: 1000, data: [1]) }
         let image = try assertAccepted(path, step: "step07-userns")
         var info = stat()
-        XCTAssertEqual(lstat(image + "/bin/owned", &info), 0)
-        XCTAssertEqual(info.st_uid, 165_535)
-        XCTAssertEqual(info.st_gid, 101_000)
+        XCTAssertEqual(lstat(image + "/bin/owned", &info), 0, "step07-userns: lstat of the unpacked bin/owned")
+        XCTAssertEqual(info.st_uid, 165_535, "step07-userns: bin/owned's uid on the host (65535 shifted by 100000)")
+        XCTAssertEqual(info.st_gid, 101_000, "step07-userns: bin/owned's gid on the host (1000 shifted by 100000)")
     }
 
     func testSidecarTextNeverBecomesTheImageName() throws {
@@ -460,7 +467,7 @@ final class ImageTests: StepTestCase {
         let path = try tarball("bare.tar")
         try (try sha256(path) + "\n").write(toFile: path + ".sha256", atomically: true, encoding: .utf8)
         let image = try assertAccepted(path)
-        XCTAssertEqual(lastComponent(image), try sha256(path))
+        XCTAssertEqual(lastComponent(image), try sha256(path), "step03-chroot: the cache name of an image with a bare-hash sidecar (its SHA-256)")
     }
 
     func testSha256sumSidecarFormatsAreAccepted() throws {
@@ -481,7 +488,7 @@ final class ImageTests: StepTestCase {
 
     func testNonRegularSidecarIsRefusedWithoutHanging() throws {
         let path = try tarball("fifo-sidecar.tar")
-        XCTAssertEqual(mkfifo(path + ".sha256", 0o644), 0)
+        XCTAssertEqual(mkfifo(path + ".sha256", 0o644), 0, "test setup: mkfifo \(path).sha256")
         try assertRefused(path, saying: "fifo-sidecar.tar.sha256 is a FIFO, not a regular file")
     }
 
@@ -524,11 +531,15 @@ final class ImageTests: StepTestCase {
         env["H"] = home; env["STEP"] = step; env["T"] = path
         env["WORKSHOP_HOME"] = home; env["WORKSHOP_CGROUP_PARENT"] = testCgroupParent
         let result = try runTool("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script], environment: env)
-        XCTAssertTrue(result.stdout.contains("first=125"), result.stdout + result.stderr)
-        XCTAssertTrue(result.stderr.contains("No space left on device"), result.stderr)
-        XCTAssertTrue(result.stdout.contains("images=[.lock ]"), "an image was cached from a full disk: \(result.stdout)")
-        XCTAssertTrue(result.stdout.contains("euid=0\nsecond=0"), "after space was freed: \(result.stdout) \(result.stderr)")
-        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        expect(result.stdout.contains("first=125"), step: step, property: "exit status on a full disk", expected: "first=125",
+               seen: result.stdout + result.stderr)
+        expect(result.stderr.contains("No space left on device"), step: step, property: "the error on a full disk",
+               expected: "No space left on device", seen: result.stderr)
+        expect(result.stdout.contains("images=[.lock ]"), step: step, property: "the image cache after a full disk",
+               expected: "images=[.lock ] (nothing cached)", seen: result.stdout)
+        expect(result.stdout.contains("euid=0\nsecond=0"), step: step, property: "a run after space was freed",
+               expected: "euid=0 and second=0", seen: result.stdout + result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(step): lines on stderr on a full disk (one clear line): \(result.stderr)")
     }
 
     func testFileFlagsFromAnImageAreNotApplied() throws {
@@ -543,8 +554,9 @@ final class ImageTests: StepTestCase {
             tar.add("bin/locked", data: [1], pax: [("SCHILY.fflags", Array("schg".utf8))])
         })
         let flags = try runTool("/usr/bin/lsattr", ["-d", image + "/bin/locked"])
-        XCTAssertEqual(flags.status, 0, flags.stderr)
-        XCTAssertFalse(flags.stdout.prefix(while: { $0 != " " }).contains("i"), flags.stdout)
+        XCTAssertEqual(flags.status, 0, "test: lsattr's exit status: \(flags.stderr)")
+        expect(!flags.stdout.prefix(while: { $0 != " " }).contains("i"), step: "step03-chroot", property: "bin/locked's file flags (lsattr)",
+               expected: "no i (the image's immutable flag not applied)", seen: flags.stdout)
     }
 
     func testAStaleUnpackIsRemovedEvenWithOddModesAndFlags() throws {
@@ -557,20 +569,21 @@ final class ImageTests: StepTestCase {
         chmod(stale + "/deep/er", 0)
         chmod(stale + "/deep", 0o500)
         try assertAccepted(try tarball("after-stale.tar"), notes: ["removed 1 unfinished image left by an unpack that was stopped"])
-        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "step03-chroot: the stale unpack \(stale): expected removed, saw it still there")
     }
 
     func testADeepTreeInTheLayerIsRemovedAndNoFalseReport() throws {
         let script = "i=0; while [ $i -lt 1500 ]; do mkdir d && cd d || exit 1; i=$((i+1)); done; echo deep"
         let result = try start("step03-chroot", ["--", "/bin/sh", "-c", "cd /tmp && " + script],
                                environment: ["WORKSHOP_HOME": home]).wait(timeout: 120)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stdout, "deep\n")
-        XCTAssertEqual(withoutCopyNote(result.stderr), "", "removing the layer failed")
-        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: home + "/containers")) ?? [], [])
+        XCTAssertEqual(result.status, 0, "step03-chroot: exit status of a 1500-level mkdir: \(result.stderr)")
+        XCTAssertEqual(result.stdout, "deep\n", "step03-chroot: the script's output")
+        XCTAssertEqual(withoutCopyNote(result.stderr), "", "step03-chroot: stderr after removing a 1500-level layer (nothing: it was removed)")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: home + "/containers")) ?? [], [], "step03-chroot: run directories left")
         let next = try start("step03-chroot", ["--", "/bin/true"], environment: ["WORKSHOP_HOME": home]).wait()
-        XCTAssertEqual(next.status, 0)
-        XCTAssertFalse(next.stderr.contains("removed"), "a false report: \(next.stderr)")
+        XCTAssertEqual(next.status, 0, "step03-chroot: exit status of the next run: \(next.stderr)")
+        expect(!next.stderr.contains("removed"), step: "step03-chroot", property: "the next run's stderr",
+               expected: "no report of a removal (nothing was left)", seen: next.stderr)
     }
 
     func testAStaleRunDirectoryIsReportedTruthfully() throws {
@@ -581,7 +594,7 @@ final class ImageTests: StepTestCase {
         let fd = open(path, O_RDONLY | O_DIRECTORY)
         var current = fd
         for _ in 0..<1500 {
-            XCTAssertEqual(mkdirat(current, "level", 0o755), 0)
+            XCTAssertEqual(mkdirat(current, "level", 0o755), 0, "test setup: mkdirat level (a tree deeper than PATH_MAX)")
             let next = openat(current, "level", O_RDONLY | O_DIRECTORY)
             close(current)
             current = next
@@ -590,11 +603,11 @@ final class ImageTests: StepTestCase {
         path = containers
         let image = try tarball("stale-run.tar")
         let result = try runImage(image)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stderr, "workshop: removed 1 run directory left by a runtime that was killed\n")
-        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? ["?"], [])
+        XCTAssertEqual(result.status, 0, "step03-chroot: exit status with a stale run directory: \(result.stderr)")
+        XCTAssertEqual(result.stderr, "workshop: removed 1 run directory left by a runtime that was killed\n", "step03-chroot: what it said about the stale run")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? ["?"], [], "step03-chroot: run directories left")
         let next = try runImage(image)
-        XCTAssertEqual(next.stdout, "euid=0\n")
+        XCTAssertEqual(next.stdout, "euid=0\n", "step03-chroot: the next run's probe output")
         XCTAssertEqual(next.stderr, "", "nothing left to remove: nothing to report")
     }
 
@@ -632,13 +645,13 @@ final class ImageTests: StepTestCase {
         let path = work + "/deep-ok.tar"
         try compress(tar.archive, .none, to: path)
         let image = try assertAccepted(path)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: image + "/" + name + "/f"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: image + "/" + name + "/f"), "step03-chroot: the deep file \(name)/f: expected unpacked, saw it missing")
     }
 
     func testDevZeroAndFIFOsAsRootfsAreRefused() throws {
         try assertRefused("/dev/zero", saying: "rootfs /dev/zero is a character device, not a regular file")
         let fifo = work + "/image.tar"
-        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0, "test setup: mkfifo \(fifo)")
         try assertRefused(fifo, saying: "is a FIFO, not a regular file")
     }
 
@@ -664,7 +677,7 @@ final class ImageTests: StepTestCase {
     // MARK: unclear input
 
     func testAnEmptyFileIsNotAnImage() throws {
-        XCTAssertTrue(FileManager.default.createFile(atPath: work + "/empty.tar.gz", contents: Data()))
+        XCTAssertTrue(FileManager.default.createFile(atPath: work + "/empty.tar.gz", contents: Data()), "test setup: create \(work)/empty.tar.gz")
         try assertRefused(work + "/empty.tar.gz", saying: "empty.tar.gz is empty: not an image")
     }
 
@@ -699,14 +712,14 @@ final class ImageTests: StepTestCase {
             tar.add("./etc//./deep/", .directory, mode: 0o755)
             tar.add("etc/deep/./file", data: Array("ok".utf8))
         })
-        XCTAssertEqual(try String(contentsOfFile: image + "/etc/deep/file", encoding: .utf8), "ok")
+        XCTAssertEqual(try String(contentsOfFile: image + "/etc/deep/file", encoding: .utf8), "ok", "step03-chroot: etc/deep/file from odd paths (cleaned)")
     }
 
     func testAWorkshopHomeWithCommaAndColonWorks() throws {
         home = work + "/odd,home:dir"
         let result = try runImage(try tarball("odd-home.tar"))
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stdout, "euid=0\n")
+        XCTAssertEqual(result.status, 0, "step03-chroot with WORKSHOP_HOME \(home): exit status: \(result.stderr)")
+        XCTAssertEqual(result.stdout, "euid=0\n", "step03-chroot with WORKSHOP_HOME \(home): the probe's output")
     }
 
     // MARK: issue 11, item 4: no host user reaches an image or a run's layer
@@ -726,12 +739,13 @@ final class ImageTests: StepTestCase {
             let layerFile = testHome + "/containers/\(id)/upper/tmp/suid"
             var info = stat()
             XCTAssertEqual(lstat(layerFile, &info), 0, "\(step): root sees the setuid file in the layer")
-            XCTAssertEqual(info.st_mode & 0o7000, 0o4000, step)
+            XCTAssertEqual(info.st_mode & 0o7000, 0o4000, "\(step): the setuid bit of the file in the layer, as root sees it")
             for path in [layerFile, "/proc/\(pid)/root/tmp/suid"] {
                 let asNobody = try runTool("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
                                                                 "/usr/bin/stat", "-c", "%a", path])
                 XCTAssertNotEqual(asNobody.status, 0, "\(step): host uid 65534 reached \(path)")
-                XCTAssertTrue(asNobody.stderr.contains("Permission denied"), "\(step): \(asNobody.stderr)")
+                expect(asNobody.stderr.contains("Permission denied"), step: step, property: "host uid 65534 reading \(path)",
+                       expected: "Permission denied", seen: asNobody.stderr)
             }
             _ = stopContainer(running, pid)
         }
@@ -742,29 +756,32 @@ final class ImageTests: StepTestCase {
     func testAGivenAlpineTarballIsKeptForLaterRuns() throws {
         let first = try start("step03-chroot", ["--", "cat", "/etc/alpine-release"],
                               environment: ["WORKSHOP_HOME": home]).wait()
-        XCTAssertEqual(first.status, 0, first.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/downloads/alpine-minirootfs-3.20.3-x86_64.tar.gz"))
+        XCTAssertEqual(first.status, 0, "step03-chroot with WORKSHOP_ALPINE_TARBALL: exit status: \(first.stderr)")
+        let kept = home + "/downloads/" + lastComponent(alpineTarball)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: kept), "step03-chroot: the kept copy \(kept): expected there, saw it missing")
         // Now without WORKSHOP_ALPINE_TARBALL (empty is unset) and without a network.
         let later = try start("step03-chroot", ["--", "cat", "/etc/alpine-release"],
                               environment: ["WORKSHOP_HOME": home, "WORKSHOP_ALPINE_TARBALL": "",
                                             "ALPINE_MIRROR": work + "/no-mirror"]).wait()
-        XCTAssertEqual(later.status, 0, later.stderr)
-        XCTAssertEqual(later.stdout, "3.20.3\n")
+        XCTAssertEqual(later.status, 0, "step03-chroot without WORKSHOP_ALPINE_TARBALL: exit status: \(later.stderr)")
+        XCTAssertEqual(later.stdout, "3.20.3\n", "step03-chroot without WORKSHOP_ALPINE_TARBALL: /etc/alpine-release")
         XCTAssertEqual(later.stderr, "", "no download, no fallback")
     }
 
     func testTheBusyboxFallbackIsBuiltOnceAndAnnouncedEveryRun() throws {
         let offline = ["WORKSHOP_HOME": home, "WORKSHOP_ALPINE_TARBALL": "", "ALPINE_MIRROR": work + "/no-mirror"]
         let first = try start("step03-chroot", ["--", "cat", "/etc/os-release"], environment: offline).wait(timeout: 120)
-        XCTAssertEqual(first.status, 0, first.stderr)
-        XCTAssertTrue(first.stdout.contains("BusyBox fallback"), first.stdout)
+        XCTAssertEqual(first.status, 0, "step03-chroot offline, no tarball: exit status: \(first.stderr)")
+        expect(first.stdout.contains("BusyBox fallback"), step: "step03-chroot offline", property: "/etc/os-release",
+               expected: "the BusyBox fallback's", seen: first.stdout)
         XCTAssertTrue(first.stderr.contains("WORKSHOP_ALPINE_TARBALL"), "the download error names it: \(first.stderr)")
         let second = try start("step03-chroot", ["--", "cat", "/etc/os-release"], environment: offline).wait()
-        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(second.status, 0, "step03-chroot offline, second run: exit status: \(second.stderr)")
         let lines = second.stderr.split(separator: "\n")
         XCTAssertEqual(lines.count, 1, "one line, no second download or build: \(second.stderr)")
-        XCTAssertTrue(second.stderr.contains("using the BusyBox fallback root, not Alpine"), second.stderr)
-        XCTAssertTrue(second.stderr.contains("WORKSHOP_ALPINE_TARBALL"), second.stderr)
+        expect(second.stderr.contains("using the BusyBox fallback root, not Alpine") && second.stderr.contains("WORKSHOP_ALPINE_TARBALL"),
+               step: "step03-chroot offline, second run", property: "what it says", expected: "that it uses the BusyBox fallback, not Alpine, and how to get Alpine (WORKSHOP_ALPINE_TARBALL)",
+               seen: second.stderr)
     }
 }
 
