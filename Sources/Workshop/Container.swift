@@ -191,6 +191,11 @@ private let childEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { r
     // EOF: the runtime failed or died before releasing us; say nothing, it reports.
     // (The sync pipe stays open, close-on-exec: its hang-up tells us later that the runtime died.)
     guard n == 1 else { _exit(Failure.runtimeExitCode) }
+    // A runtime that released us and died before our prctl above (a busy machine may run this child
+    // late) sent no signal: the kernel only signals for a parent that dies after it. Its end of the
+    // sync pipe is closed then; nobody is left to report to.
+    var hangup = pollfd(fd: child.syncRead, events: 0, revents: 0)
+    if poll(&hangup, 1, 0) == 1 && hangup.revents & Int16(POLLHUP) != 0 { _exit(Failure.runtimeExitCode) }
     childBoundary = child.boundary
     childBoundary?.prepare()
     do {
