@@ -62,11 +62,12 @@ final class DeviceFilterTests: XCTestCase {
                 _ = try DeviceFilter.attach(DeviceFilter.program(allowing: DeviceRule.containerDefaults), to: group)
             }
             let lines = try runInGroup().split(separator: "\n").map(String.init)
-            XCTAssertEqual(lines.prefix(3), ["4", "null=ok", "mknod=ok"], "attached: \(attached)")
+            XCTAssertEqual(lines.prefix(3), ["4", "null=ok", "mknod=ok"], "DeviceFilter \(attached ? "attached" : "not attached"): zero, null and mknod in the group")
             if attached {
-                XCTAssertEqual(Array(lines.dropFirst(3)), ["Operation not permitted", "Operation not permitted"])
+                XCTAssertEqual(Array(lines.dropFirst(3)), ["Operation not permitted", "Operation not permitted"],
+                               "DeviceFilter attached: opening the kernel log and a block node (refused by the program)")
             } else {
-                XCTAssertEqual(lines.dropFirst(3).first, "records in", "without the program the kernel log opens")
+                XCTAssertEqual(lines.dropFirst(3).first, "records in", "DeviceFilter not attached: reading the kernel log (it opens)")
             }
         }
     }
@@ -76,13 +77,14 @@ final class DeviceFilterTests: XCTestCase {
     func testJumpsLandOnRuleBoundaries() {
         let program = DeviceFilter.program(allowing: DeviceRule.containerDefaults)
         let exits = program.indices.filter { program[$0].code == DeviceFilter.exit }
-        XCTAssertEqual(exits.count, DeviceRule.containerDefaults.count + 1)
-        XCTAssertEqual(program.last?.code, DeviceFilter.exit)
-        XCTAssertEqual(program[program.count - 2].immediate, 0)
+        XCTAssertEqual(exits.count, DeviceRule.containerDefaults.count + 1, "DeviceFilter.program: exits (one per rule and the final refusal)")
+        XCTAssertEqual(program.last?.code, DeviceFilter.exit, "DeviceFilter.program: the last instruction (an exit)")
+        XCTAssertEqual(program[program.count - 2].immediate, 0, "DeviceFilter.program: the final return value (0: refuse)")
         let blockStarts = Set(exits.map { $0 + 1 })
         for (index, instruction) in program.enumerated()
         where instruction.code == DeviceFilter.jumpIfNotEqual || instruction.code == DeviceFilter.jumpIfNotEqualRegister {
-            XCTAssertTrue(blockStarts.contains(index + 1 + Int(instruction.offset)), "jump at \(index): \(instruction)")
+            XCTAssertTrue(blockStarts.contains(index + 1 + Int(instruction.offset)),
+                          "DeviceFilter.program: the jump at \(index): expected to land on a rule's first instruction, saw \(instruction)")
         }
     }
 }

@@ -45,7 +45,8 @@ final class FileDescriptorTests: XCTestCase {
     }
 
     func testErrorsSayWhatWasBeingDone() {
-        XCTAssertThrowsError(try FileDescriptor(opening: "/nonexistent/workshop", O_RDONLY).release()) { error in
+        XCTAssertThrowsError(try FileDescriptor(opening: "/nonexistent/workshop", O_RDONLY).release(),
+                             "FileDescriptor(opening:) of a missing file: expected an error, saw none") { error in
             XCTAssertEqual("\(error)", "open /nonexistent/workshop: No such file or directory",
                            "FileDescriptor(opening:) of a missing file: the error's text")
         }

@@ -38,8 +38,8 @@ final class SeccompFilterTests: XCTestCase {
         try BPFInterpreter.validate(program)   // jump targets inside, ends in RET, known opcodes only
         XCTAssertLessThanOrEqual(program.count, 4096, "BPF_MAXINSNS")
         // Architecture first: the very first load is seccomp_data.arch.
-        XCTAssertEqual(program[0].code, 0x20)
-        XCTAssertEqual(program[0].k, 4)
+        XCTAssertEqual(program[0].code, 0x20, "SeccompFilter.program: the first instruction (BPF_LD|BPF_W|BPF_ABS)")
+        XCTAssertEqual(program[0].k, 4, "SeccompFilter.program: the first load's offset (seccomp_data.arch)")
     }
 
     func testTheInterpreterRefusesBrokenPrograms() {
@@ -49,17 +49,17 @@ final class SeccompFilterTests: XCTestCase {
         XCTAssertThrowsError(try BPFInterpreter.validate([sock_filter(code: 0x15, jt: 1, jf: 0, k: 0), ret]), "jump past the end")
         XCTAssertThrowsError(try BPFInterpreter.validate([sock_filter(code: 0x20, jt: 0, jf: 0, k: 66), ret]), "load past seccomp_data")
         XCTAssertThrowsError(try BPFInterpreter.validate([sock_filter(code: 0x07, jt: 0, jf: 0, k: 0), ret]), "unknown opcode")
-        XCTAssertNoThrow(try BPFInterpreter.validate([load, ret]))
+        XCTAssertNoThrow(try BPFInterpreter.validate([load, ret]), "BPFInterpreter.validate of a load and a return")
     }
 
     // MARK: Allowed, refused, newer
 
     func testEveryAllowedCallIsAllowedWithoutLookingAtItsArguments() throws {
         let names = SeccompFilter.allowedSyscalls.filter { !SeccompFilter.absentOnThisArchitecture.contains($0) }
-        XCTAssertGreaterThan(names.count, 250)
+        XCTAssertGreaterThan(names.count, 250, "SeccompFilter: allowed calls with a number on this architecture")
         for name in names {
             let run = try BPFInterpreter.run(program, on: SeccompData(nr: nr(name)))
-            XCTAssertEqual(run.result, allow, name)
+            XCTAssertEqual(run.result, allow, "SeccompFilter: the verdict for \(name) (allowed)")
             // Only nr and arch read: the kernel can then cache "always allowed" for the number
             // and skip the filter for it altogether (seccomp's action cache, Linux 5.11).
             XCTAssertEqual(run.loadedOffsets.subtracting([0, 4]), [], "\(name) reads its arguments")
@@ -73,7 +73,7 @@ final class SeccompFilterTests: XCTestCase {
         #if arch(x86_64)
         essentials += ["open", "stat", "fork", "vfork", "arch_prctl", "poll"]
         #endif
-        for name in essentials { XCTAssertEqual(verdict(nr(name)), allow, name) }
+        for name in essentials { XCTAssertEqual(verdict(nr(name)), allow, "SeccompFilter: the verdict for \(name) (allowed)") }
     }
 
     func testRefusedCallsFailWithEPERM() {
@@ -90,7 +90,7 @@ final class SeccompFilterTests: XCTestCase {
         refused += ["iopl", "ioperm"]
         #endif
         for name in refused + SeccompFilter.refusedSyscalls where !SeccompFilter.absentOnThisArchitecture.contains(name) {
-            XCTAssertEqual(verdict(nr(name)), eperm, name)
+            XCTAssertEqual(verdict(nr(name)), eperm, "SeccompFilter: the verdict for \(name) (EPERM)")
         }
     }
 
@@ -123,9 +123,9 @@ final class SeccompFilterTests: XCTestCase {
         XCTAssertEqual(verdict(newest + 1), enosys, "a call newer than the kit (file_getattr, 6.17): libc falls back")
         XCTAssertEqual(verdict(0xffff_ffff), enosys, "syscall(-1): no call at all")
         XCTAssertEqual(verdict(nr("clone3"), args: [0]), enosys, "clone3: libc falls back to clone")
-        XCTAssertEqual(verdict(nr("clone3"), args: [UInt64(SeccompFilter.namespaceFlags)]), enosys)
+        XCTAssertEqual(verdict(nr("clone3"), args: [UInt64(SeccompFilter.namespaceFlags)]), enosys, "SeccompFilter: the verdict for clone3 (ENOSYS, so libc falls back to clone)")
         #if arch(x86_64)
-        XCTAssertEqual(verdict(0x3fff_ffff), enosys)
+        XCTAssertEqual(verdict(0x3fff_ffff), enosys, "SeccompFilter: the verdict for a number past every known call (ENOSYS)")
         #endif
     }
 
@@ -143,8 +143,8 @@ final class SeccompFilterTests: XCTestCase {
             ("CLONE_NEWCGROUP", WS_CLONE_NEWCGROUP),
         ]
         for (name, flag) in namespaces {
-            XCTAssertEqual(verdict(clone, args: [UInt64(UInt32(bitPattern: flag)) | UInt64(SIGCHLD)]), eperm, name)
-            XCTAssertEqual(verdict(clone, args: [UInt64(UInt32(bitPattern: flag)) | threadFlags]), eperm, name)
+            XCTAssertEqual(verdict(clone, args: [UInt64(UInt32(bitPattern: flag)) | UInt64(SIGCHLD)]), eperm, "SeccompFilter: the verdict for clone(\(name)|SIGCHLD) (EPERM)")
+            XCTAssertEqual(verdict(clone, args: [UInt64(UInt32(bitPattern: flag)) | threadFlags]), eperm, "SeccompFilter: the verdict for clone(\(name)|thread flags) (EPERM)")
         }
         XCTAssertEqual(SeccompFilter.namespaceFlags, 0x7e02_0000, "the profile's mask")
     }
@@ -176,7 +176,7 @@ final class SeccompFilterTests: XCTestCase {
         let i386: UInt32 = 0x4000_0003, x86_64: UInt32 = 0xc000_003e
         let arm: UInt32 = 0x4000_0028, aarch64: UInt32 = 0xc000_00b7
         let foreign = [i386, x86_64, arm, aarch64].filter { $0 != WS_AUDIT_ARCH }
-        XCTAssertEqual(foreign.count, 3)
+        XCTAssertEqual(foreign.count, 3, "SeccompFilterTests: architectures other than this one to try")
         for arch in foreign {
             for number: UInt32 in [0, 20, nr("getppid"), nr("clone"), 0xffff_ffff] {
                 XCTAssertEqual(verdict(number, arch: arch), kill, "arch \(arch), syscall \(number)")
@@ -196,7 +196,7 @@ final class SeccompFilterTests: XCTestCase {
     func testEveryNameResolves() {
         let names = SeccompFilter.allowedSyscalls + SeccompFilter.checkedSyscalls + SeccompFilter.refusedSyscalls
         XCTAssertEqual(Set(names).count, names.count, "a name listed twice")
-        XCTAssertEqual(Set(SeccompFilter.allowedSyscalls).intersection(SeccompFilter.refusedSyscalls), [])
+        XCTAssertEqual(Set(SeccompFilter.allowedSyscalls).intersection(SeccompFilter.refusedSyscalls), [], "SeccompFilter: calls both allowed and refused (none)")
         for name in names {
             if SeccompFilter.absentOnThisArchitecture.contains(name) {
                 XCTAssertNil(SeccompFilter.number(of: name), "\(name) exists here: take it off the absent list")
@@ -205,7 +205,7 @@ final class SeccompFilterTests: XCTestCase {
             }
         }
         XCTAssertEqual(SeccompFilter.absentOnThisArchitecture.subtracting(names), [], "absent names the filter does not use")
-        XCTAssertNil(SeccompFilter.number(of: "no_such_call"))
+        XCTAssertNil(SeccompFilter.number(of: "no_such_call"), "SeccompFilter.number(of: no_such_call): expected nil")
     }
 
     /// A few numbers from the kernel's own tables, including calls newer than the build's headers.
@@ -218,7 +218,7 @@ final class SeccompFilterTests: XCTestCase {
         let known = ["io_setup": 0, "clone": 220, "getppid": 173, "personality": 92, "keyctl": 219, "clone3": 435,
                      "cachestat": 451, "listmount": 458, "mseal": 462, "removexattrat": 466, "open_tree_attr": 467]
         #endif
-        for (name, number) in known { XCTAssertEqual(SeccompFilter.number(of: name), UInt32(number), name) }
+        for (name, number) in known { XCTAssertEqual(SeccompFilter.number(of: name), UInt32(number), "SeccompFilter.number(of: \(name)) on this architecture") }
     }
 }
 
