@@ -92,20 +92,23 @@ final class AttackMatrixTests: StepTestCase {
     func testVsock() throws { try check("vsock") }
 
     func testEveryAttackHasATest() {
-        XCTAssertEqual(Set(Self.tested), Set(AttackMatrix.attacks.map(\.id)))
-        XCTAssertEqual(Self.tested.count, Set(Self.tested).count)
+        XCTAssertEqual(Set(Self.tested), Set(AttackMatrix.attacks.map(\.id)), "AttackMatrixTests.tested vs AttackMatrix.attacks' ids (one test per attack)")
+        XCTAssertEqual(Self.tested.count, Set(Self.tested).count, "AttackMatrixTests.tested: entries vs distinct ids (no attack listed twice)")
     }
 
     /// The matrix itself: enough rows, each asserted both ways (a column where it must
     /// get through, and the stopping step where it must fail).
     func testEveryRowCutsBothWays() {
-        XCTAssertGreaterThanOrEqual(AttackMatrix.attacks.count, 15)
+        XCTAssertGreaterThanOrEqual(AttackMatrix.attacks.count, 15, "AttackMatrix: the number of attacks")
         for attack in AttackMatrix.attacks {
-            XCTAssertTrue((1...8).contains(attack.stoppedBy) || attack.stoppedBy == Attack.notStoppedYet, attack.id)
+            XCTAssertTrue((1...8).contains(attack.stoppedBy) || attack.stoppedBy == Attack.notStoppedYet,
+                          "AttackMatrix \(attack.id): stoppedBy: expected a step 1...8 or notStoppedYet, saw \(attack.stoppedBy)")
             XCTAssertEqual(attack.expectsSuccess(in: attack.stoppedBy - 1), true,
                            "\(attack.id): nothing shows it working right before \(attack.stopLabel)")
             // A known hole (no step stops it yet) is asserted one way: it gets through in step08.
-            if attack.isStopped { XCTAssertEqual(attack.expectsSuccess(in: attack.stoppedBy), false, attack.id) }
+            if attack.isStopped {
+                XCTAssertEqual(attack.expectsSuccess(in: attack.stoppedBy), false, "AttackMatrix \(attack.id): expected to get through in \(attack.stopLabel), which stops it")
+            }
         }
     }
 
@@ -124,15 +127,17 @@ final class AttackMatrixTests: StepTestCase {
     /// `workshop attacks` as a trainer runs it: the live matrix for one row, and one-line errors.
     func testWorkshopAttacksCommand() throws {
         let run = try workshop(["attacks", "--only", "host-clock"])
-        XCTAssertEqual(run.status, 0, run.stderr + run.stdout)
+        XCTAssertEqual(run.status, 0, "workshop attacks --only host-clock: exit status: \(run.stderr + run.stdout)")
         let row = run.stdout.split(separator: "\n").first { $0.hasPrefix("host-clock") }.map(String.init) ?? ""
         let symbols = row.split(separator: " ").dropFirst().prefix(9)
-        XCTAssertEqual(Array(symbols), ["·", "✗", "✗", "✗", "✗", "✗", "✓", "✓", "✓"], run.stdout)
+        XCTAssertEqual(Array(symbols), ["·", "✗", "✗", "✗", "✗", "✗", "✓", "✓", "✓"], "workshop attacks: the host-clock row (host, step01..08): \(run.stdout)")
         let unknown = try workshop(["attacks", "--only", "nosuch"])
-        XCTAssertEqual(unknown.status, 64)
-        XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, unknown.stderr)
-        XCTAssertEqual(try workshop(["nosuch"]).status, 64)
-        XCTAssertEqual(try workshop(["attacks", "--list"]).stdout.split(separator: "\n").count, AttackMatrix.attacks.count + 1)
+        XCTAssertEqual(unknown.status, 64, "workshop attacks --only nosuch: exit status (usage error): \(unknown.stderr)")
+        XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, "workshop attacks --only nosuch: lines on stderr (one clear line): \(unknown.stderr)")
+        let nosuch = try workshop(["nosuch"])
+        XCTAssertEqual(nosuch.status, 64, "workshop nosuch: exit status (usage error): \(nosuch.stderr)")
+        let list = try workshop(["attacks", "--list"])
+        XCTAssertEqual(list.stdout.split(separator: "\n").count, AttackMatrix.attacks.count + 1, "workshop attacks --list: lines (a header and one per attack): \(list.stdout)")
     }
 
     /// The command has teeth: with step01 posing as step02, the host's name changes from "step02"
@@ -147,8 +152,9 @@ final class AttackMatrixTests: StepTestCase {
                                              toPath: directory + "/" + name)
         }
         let run = try workshop(["attacks", "--only", "host-uts"], in: directory)
-        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
-        XCTAssertTrue(run.stdout.contains("✗! host-uts step02: got through"), run.stdout)
+        XCTAssertEqual(run.status, 1, "workshop attacks with step01 posing as step02: exit status (a missing layer fails): \(run.stdout + run.stderr)")
+        XCTAssertTrue(run.stdout.contains("✗! host-uts step02: got through"),
+                      "workshop attacks with step01 posing as step02: expected '✗! host-uts step02: got through', saw \(run.stdout)")
     }
 
     private func workshop(_ arguments: [String], in directory: String? = nil) throws -> RunResult {
