@@ -13,11 +13,35 @@ let testHome = ProcessInfo.processInfo.environment["WORKSHOP_TEST_HOME"] ?? "/va
 /// neither sweeps the other's groups.
 let testCgroupParent = ProcessInfo.processInfo.environment["WORKSHOP_TEST_CGROUP_PARENT"] ?? "workshop-tests"
 
+/// `uname -m`: Alpine names its builds the same way (x86_64, aarch64).
+let machineArchitecture: String = {
+    var names = utsname()
+    uname(&names)
+    return withUnsafeBytes(of: names.machine) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+}()
+
+/// This machine's Alpine minirootfs, as the kit names it.
+let alpineTarballName = "alpine-minirootfs-3.20.3-\(machineArchitecture).tar.gz"
+
+/// The SHA-256 the kit pins for this machine's Alpine tarball (rootfs-scripts/checksums.sha256, the
+/// list the runtime also knows), or a failure that says this architecture has none.
+func pinnedAlpineSHA256(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    let list = packageDirectory.appendingPathComponent("rootfs-scripts/checksums.sha256").path
+    let text = (try? String(contentsOfFile: list, encoding: .utf8)) ?? ""
+    var hash: String?
+    for line in text.split(separator: "\n") {
+        let fields: [Substring] = line.split(separator: " ", omittingEmptySubsequences: true)
+        if fields.count == 2 && String(fields[1]) == alpineTarballName { hash = String(fields[0]) }
+    }
+    return try XCTUnwrap(hash, "the kit's pinned Alpine tarballs (\(list)): expected one for this machine, \(alpineTarballName) "
+                         + "(uname -m: \(machineArchitecture)), saw: \(text.isEmpty ? "no list" : text)", file: file, line: line)
+}
+
 /// The Alpine tarball: $WORKSHOP_ALPINE_TARBALL, or ../shared/rootfs beside the checkout (CI),
 /// or the copy the kit keeps in its downloads once it was given one (offline set up once).
 let alpineTarball: String = {
     if let path = ProcessInfo.processInfo.environment["WORKSHOP_ALPINE_TARBALL"], !path.isEmpty { return path }
-    let name = "alpine-minirootfs-3.20.3-x86_64.tar.gz"
+    let name = alpineTarballName
     let candidates = [packageDirectory.deletingLastPathComponent().appendingPathComponent("shared/rootfs/" + name).path,
                       testHome + "/downloads/" + name,
                       (ProcessInfo.processInfo.environment["WORKSHOP_HOME"] ?? "/var/lib/workshop") + "/downloads/" + name]
@@ -188,7 +212,8 @@ class StepTestCase: XCTestCase {
             throw XCTSkip("the step tests need root: sudo swift test")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: alpineTarball),
-                      "no Alpine tarball at \(alpineTarball) (set WORKSHOP_ALPINE_TARBALL)")
+                      "the Alpine tarball for this machine (uname -m: \(machineArchitecture)): expected \(alpineTarball), saw no such file "
+                        + "(set WORKSHOP_ALPINE_TARBALL, or put \(alpineTarballName) in ../shared/rootfs)")
         mountsBefore = mountPoints()
         // Groups of containers a learner (or another kit) is running right now are not ours.
         groupsBefore = Set(kitCgroupDirectories())
