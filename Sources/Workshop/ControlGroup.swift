@@ -105,6 +105,7 @@ public final class ControlGroup {
                 || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
         guard plain else {
             writeLine(to: STDERR_FILENO, "workshop: WORKSHOP_CGROUP_PARENT must be one plain name (letters, digits, . _ -), not '\(name)'")
+            Cleanup.runAll()   // the run directory made before this was first read
             exit(Failure.usageExitCode)
         }
         return name
