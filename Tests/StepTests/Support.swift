@@ -237,15 +237,15 @@ class StepTestCase: XCTestCase {
             if leftovers.isEmpty { break }
             usleep(20_000)
         }
-        XCTAssertEqual(leftovers, [], "processes left behind", file: file, line: line)
+        XCTAssertEqual(leftovers, [], "after the test: the test's processes still running (the containers' must all be gone)", file: file, line: line)
         XCTAssertEqual(mountPoints().count, mountsBefore.count,
-                       "mounts left on the host: \(Set(mountPoints()).subtracting(mountsBefore))", file: file, line: line)
+                       "after the test: mounts on the host vs before (none left): new \(Set(mountPoints()).subtracting(mountsBefore))", file: file, line: line)
         // A group whose runtime still holds its lock belongs to a container running right now
         // (a learner's, or another tool's); one whose runtime is gone was left behind.
         let left = Set(kitCgroupDirectories()).subtracting(groupsBefore).filter { !runtimeIsAlive(id: ($0 as NSString).lastPathComponent) }
-        XCTAssertEqual(left, [], "cgroups left behind", file: file, line: line)
+        XCTAssertEqual(left, [], "after the test: cgroups under \(testCgroupParent) whose runtime is gone (none left)", file: file, line: line)
         let runs = runDirectories().subtracting(runsBefore).filter { !runtimeIsAlive(id: $0) }
-        XCTAssertEqual(runs, [], "run directories left behind in \(testHome)/containers", file: file, line: line)
+        XCTAssertEqual(runs, [], "after the test: run directories in \(testHome)/containers whose runtime is gone (none left)", file: file, line: line)
     }
 
     private func descendants(of parent: pid_t) -> [pid_t] {
@@ -263,7 +263,8 @@ class StepTestCase: XCTestCase {
                environment: [String: String] = [:], directory: String? = nil) throws -> RunningStep {
         let process = Process()
         let binary = binaryDirectory.appendingPathComponent(step).path
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is not built")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary),
+                      "\(step): the executable \(binary): expected built, saw none (swift build --build-tests)")
         if prefix.isEmpty {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = (quiet ? ["-q"] : []) + arguments
@@ -303,7 +304,7 @@ class StepTestCase: XCTestCase {
     func shell(_ step: String, _ script: String, options: [String] = [], prefix: [String] = [],
                file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let result = try start(step, options + ["--", "/bin/sh", "-c", script], prefix: prefix).wait()
-        XCTAssertEqual(result.status, 0, "\(step) \(script): \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(result.status, 0, "\(step): exit status of sh -c '\(script)': \(result.stderr)", file: file, line: line)
         return result.stdout
     }
 
