@@ -94,6 +94,16 @@ int ws_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
+int ws_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) return -1;
+    *effective = data[0].effective | (uint64_t)data[1].effective << 32;
+    *permitted = data[0].permitted | (uint64_t)data[1].permitted << 32;
+    *inheritable = data[0].inheritable | (uint64_t)data[1].inheritable << 32;
+    return 0;
+}
+
 long ws_filesystem_magic(const char *path) {
     struct statfs buf;
     if (statfs(path, &buf) != 0) return -1;

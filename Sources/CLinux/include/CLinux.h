@@ -7,7 +7,7 @@
 // built around a C struct or union Swift imports awkwardly (clone_args, bpf_attr,
 // ifreq, the SCM_RIGHTS control message). Most shims are one call; the struct-filling
 // ones a dozen lines. Each declaration below says why it is here. The lessons stay in Swift.
-// Every export is used by Workshop or a step: add one only with its first caller.
+// Every export is used by Workshop, a step or a chapter's exercise: add one only with its first caller.
 #pragma once
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +43,8 @@ extern const int WS_PR_SET_PDEATHSIG, WS_PR_CAPBSET_DROP, WS_PR_CAPBSET_READ, WS
 /// capset(2), ABI version 3 (no glibc wrapper): two 32-bit words per set, so capabilities
 /// 32..63 (CAP_SYSLOG, CAP_BPF, CAP_CHECKPOINT_RESTORE...) are in word 1.
 int ws_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+/// capget(2), the same layout. No step calls it: chapter 03's exercise does (give up CAP_SYS_CHROOT).
+int ws_capget(uint64_t *effective, uint64_t *permitted, uint64_t *inheritable);
 
 /// statfs(2)'s f_type (struct statfs is not in Glibc's module): how runc tells cgroup v2
 /// (0x63677270) from the tmpfs that holds v1 hierarchies.
