@@ -111,6 +111,7 @@ long ws_filesystem_magic(const char *path) {
 }
 const long WS_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC;
 
+int ws_exited(int status) { return WIFEXITED(status); }
 int ws_exit_status(int status) { return WEXITSTATUS(status); }
 int ws_signaled(int status) { return WIFSIGNALED(status); }
 int ws_term_signal(int status) { return WTERMSIG(status); }
