@@ -40,7 +40,7 @@ final class LaterStepsTests: StepTestCase {
                 XCTAssertEqual(statusField(pid, "NoNewPrivs"), "1", "\(step): no_new_privs should be set")
             }
             let result = running.wait()
-            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+            XCTAssertEqual(result.status, 0, "\(step): exit status: \(result.stderr)")
             var lines = result.stdout.split(separator: "\n").map(String.init)
             // A step that printed too little fails here instead of crashing the whole test run.
             func next() -> String { lines.isEmpty ? "<nothing>" : lines.removeFirst() }

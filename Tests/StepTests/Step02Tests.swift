@@ -18,26 +18,28 @@ final class Step02Tests: StepTestCase {
     }
 
     func testCommandIsPID1() throws {
-        XCTAssertEqual(try shell("step02-namespaces", "echo $$"), "1\n")
+        XCTAssertEqual(try shell("step02-namespaces", "echo $$"), "1\n", "step02-namespaces: the command's PID inside (1: a new PID namespace)")
     }
 
     func testPsSeesOnlyTheContainer() throws {
         let out = try shell("step02-namespaces", "sleep 0.2 & ls /proc | grep -E '^[0-9]+$' | sort -n")
         // sh (1), sleep, ls, grep, sort: a handful, all with small PIDs; the host has many more.
         let pids = out.split(separator: "\n").compactMap { Int($0) }
-        XCTAssertEqual(pids.first, 1)
-        XCTAssertLessThan(pids.count, 8, out)
-        XCTAssertTrue(pids.allSatisfy { $0 < 10 }, out)
+        XCTAssertEqual(pids.first, 1, "step02-namespaces: the lowest PID in the container's /proc: \(out)")
+        XCTAssertLessThan(pids.count, 8, "step02-namespaces: processes in the container's /proc (only its own): \(out)")
+        expect(pids.allSatisfy { $0 < 10 }, step: "step02-namespaces", property: "the PIDs in the container's /proc",
+               expected: "all below 10 (a fresh PID namespace)", seen: pids)
     }
 
     func testAllNamespacesDiffer() throws {
         let running = try start("step02-namespaces", ["sleep", "2"], prefix: ownUTSNamespace)
-        let pid = try XCTUnwrap(running.containerPID())
+        let pid = try containerPID(running, step: "step02-namespaces")
         for kind in ["uts", "pid", "mnt", "ipc", "net"] {
             let (inside, runtime) = (namespaceInode("\(pid)", kind), namespaceInode("\(running.runtimePID)", kind))
             XCTAssertNotEqual(inside, runtime, "step02: the container's \(kind) namespace should differ from its runtime's, saw \(inside) for both")
         }
-        XCTAssertEqual(stopContainer(running, pid).status, 137)
+        let result = stopContainer(running, pid)
+        XCTAssertEqual(result.status, 137, "step02-namespaces: exit status of sleep SIGKILLed from the host: \(result.stderr)")
     }
 
     /// On systemd machines / is a *shared* mount: without making the container's
@@ -63,7 +65,8 @@ final class Step02Tests: StepTestCase {
                            "\(step): the (shared) host should see none of the container's mounts (while it runs, new after it), saw \(result.stdout)")
         }
         // And of course never on the real host either.
-        XCTAssertFalse(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).contains("workshop-leak-check"))
+        XCTAssertFalse(try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).contains("workshop-leak-check"),
+                       "step02+: the test's own mountinfo: expected no workshop-leak-check mount, saw one (a container's mount leaked to the host)")
     }
 
     func testHostProcStillWorksAfterTheRun() throws {
@@ -75,27 +78,28 @@ final class Step02Tests: StepTestCase {
         let result = try run("step02-namespaces", [], quiet: false,
                              prefix: ["/usr/bin/unshare", "--mount", "--propagation", "shared", "--", "/bin/sh", "-c", script, "sh"])
         XCTAssertEqual(result.stdout, "1\n", "the (shared) host's /proc broke: \(result.stderr)")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "/proc/self/status"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "/proc/self/status"),
+                      "step02-namespaces: the host's /proc/self/status after a run: expected there, saw it missing (the host's /proc replaced)")
     }
 
     func testOnlyLoopbackIsUp() throws {
         let out = try shell("step02-namespaces", "ip -o link show")
         let links = out.split(separator: "\n")
-        XCTAssertEqual(links.count, 1, out)
-        XCTAssertTrue(links.first?.contains("lo:") == true, out)
+        XCTAssertEqual(links.count, 1, "step02-namespaces: interfaces in `ip -o link show` (only lo): \(out)")
+        expect(links.first?.contains("lo:") == true, step: "step02-namespaces", property: "the only interface", expected: "lo", seen: out)
         XCTAssertTrue(links.first?.contains(",UP") == true, "lo is not up: \(out)")
     }
 
     func testNetworkHostKeepsTheHostsInterfaces() throws {
         let inside = try shell("step02-namespaces", "readlink /proc/self/ns/net", options: ["--network", "host"])
-        XCTAssertEqual(inside, namespaceInode("self", "net") + "\n")
+        XCTAssertEqual(inside, namespaceInode("self", "net") + "\n", "step02-namespaces --network host: the net namespace inside vs the host's (the same)")
     }
 
     func testBadValuesAreUsageErrors() throws {
         for arguments in [["--hostname", ""], ["--network", "bridge"], ["--hostname", String(repeating: "h", count: 65)]] {
             let result = try run("step02-namespaces", arguments + ["true"])
-            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
-            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertEqual(result.status, 64, "step02-namespaces \(arguments): exit status (usage error): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "step02-namespaces \(arguments): lines on stderr (one clear line): \(result.stderr)")
         }
     }
 }

@@ -4,10 +4,10 @@ import XCTest
 /// step03-chroot: an Alpine root filesystem, and why chroot is not enough.
 final class Step03Tests: StepTestCase {
     func testRunsInAlpine() throws {
-        XCTAssertEqual(try shell("step03-chroot", "cat /etc/alpine-release"), "3.20.3\n")
+        XCTAssertEqual(try shell("step03-chroot", "cat /etc/alpine-release"), "3.20.3\n", "step03-chroot: /etc/alpine-release inside")
         let inside = try shell("step03-chroot", "ls /").split(separator: "\n").map(String.init)
         let host = try FileManager.default.contentsOfDirectory(atPath: "/").sorted()
-        XCTAssertNotEqual(inside, host)
+        XCTAssertNotEqual(inside, host, "step03-chroot: `ls /` inside vs the host's / (a different root)")
         XCTAssertFalse(inside.contains("work"), "the host's /work is visible: \(inside)")
     }
 
@@ -33,7 +33,7 @@ final class Step03Tests: StepTestCase {
             let result = try start(step, ["--", "/bin/sh", "-c",
                                           "cat cwd-marker 2>/dev/null; cat \(climb) 2>/dev/null; readlink /proc/self/cwd"],
                                    directory: directory).wait()
-            XCTAssertEqual(result.status, 0, "\(step): \(result.stderr)")
+            XCTAssertEqual(result.status, 0, "\(step): exit status: \(result.stderr)")
             XCTAssertFalse(result.stdout.contains(marker.content),
                            "\(step): the container should start in its new root, not in the host's \(directory) (../ reaching the host), saw \(result.stdout)")
             XCTAssertEqual(result.stdout, "/\n", "\(step): the working directory inside should be /, saw \(result.stdout)")
@@ -59,7 +59,7 @@ final class Step03Tests: StepTestCase {
             let before = treeSnapshot(images)
             XCTAssertGreaterThan(before.count, 100, "\(step): expected the unpacked image under \(images), saw \(before.count) files")
             let vandal = try start(step, ["/bin/sh", "-c", guarded], environment: environment).wait()
-            XCTAssertEqual(vandal.status, 0, "\(step): \(vandal.stderr)")
+            XCTAssertEqual(vandal.status, 0, "\(step): exit status of the vandal script: \(vandal.stderr)")
             XCTAssertFalse(vandal.stdout.contains("/bin "), "\(step): rm -rf /bin should have worked inside, saw \(vandal.stdout)")
             let changed = changedPaths(before, treeSnapshot(images))
             XCTAssertEqual(changed, [], "\(step): the container's writes should not change the cached image, saw \(changed.count) paths changed: \(changed.prefix(5))")
@@ -78,16 +78,19 @@ final class Step03Tests: StepTestCase {
     func testChrootEscapeReachesTheHost() throws {
         let marker = try makeHostMarker()
         let result = try run("step03-chroot", ["--try-escape", "cat", marker.path])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(result.stdout, marker.content)
+        XCTAssertEqual(result.status, 0, "step03-chroot --try-escape: exit status: \(result.stderr)")
+        XCTAssertEqual(result.stdout, marker.content, "step03-chroot --try-escape: the host marker file read after the escape (chroot does not hold)")
     }
 
     func testImageIsPreparedThroughTheCache() throws {
         let result = try run("step03-chroot", ["true"], quiet: false)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stderr.contains("image: alpine-minirootfs-3.20.3"), result.stderr)
+        XCTAssertEqual(result.status, 0, "step03-chroot: exit status: \(result.stderr)")
+        expect(result.stderr.contains("image: alpine-minirootfs-3.20.3"), step: "step03-chroot", property: "the narration",
+               expected: "image: alpine-minirootfs-3.20.3", seen: result.stderr)
         let images = try FileManager.default.contentsOfDirectory(atPath: testHome + "/images")
-        XCTAssertTrue(images.contains("d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c"), "\(images)")
+        let pinned = try pinnedAlpineSHA256()
+        expect(images.contains(pinned), step: "step03-chroot", property: "the image cache \(testHome)/images",
+               expected: "a directory named after the pinned SHA-256 \(pinned)", seen: images)
     }
 
     /// libarchive is loaded only to unpack (dlopen): without it, a cold unpack is one
@@ -110,16 +113,17 @@ final class Step03Tests: StepTestCase {
         let hide = ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
                     "mount --bind /dev/null \(library) && exec \"$0\" \"$@\""]
         let result = try start("step03-chroot", ["true"], prefix: hide, environment: ["WORKSHOP_HOME": home]).wait()
-        XCTAssertEqual(result.status, 125, result.stderr)
-        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("cannot load libarchive"), result.stderr)
+        XCTAssertEqual(result.status, 125, "step03-chroot without libarchive: exit status (runtime failure): \(result.stderr)")
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "step03-chroot without libarchive: lines on stderr (one clear line): \(result.stderr)")
+        expect(result.stderr.contains("cannot load libarchive"), step: "step03-chroot without libarchive", property: "the error",
+               expected: "cannot load libarchive", seen: result.stderr)
         let images = (try? FileManager.default.contentsOfDirectory(atPath: home + "/images")) ?? []
         XCTAssertEqual(images.filter { $0 != ".lock" }, [], "a half image was left")
     }
 
     func testMissingRootfsIsOneLine() throws {
         let result = try run("step03-chroot", ["--rootfs", "/nonexistent/rootfs.tar.gz", "true"])
-        XCTAssertEqual(result.status, 125)
-        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertEqual(result.status, 125, "step03-chroot --rootfs /nonexistent/...: exit status (runtime failure): \(result.stderr)")
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "step03-chroot --rootfs /nonexistent/...: lines on stderr (one clear line): \(result.stderr)")
     }
 }

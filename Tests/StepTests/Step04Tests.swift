@@ -17,27 +17,28 @@ final class Step04Tests: StepTestCase {
 
     func testNoHostMountsInside() throws {
         let running = try start("step04-pivot-root", ["sleep", "2"])
-        let pid = try XCTUnwrap(running.containerPID())
+        let pid = try containerPID(running, step: "step04-pivot-root")
         // Read from the host: the container's mount table.
         let inside = mountPoints("/proc/\(pid)/mountinfo")
-        XCTAssertEqual(stopContainer(running, pid).status, 137)
+        let result = stopContainer(running, pid)
+        XCTAssertEqual(result.status, 137, "step04-pivot-root: exit status of sleep SIGKILLed from the host: \(result.stderr)")
         let allowed = ["/", "/proc", "/dev", "/sys"]
         for point in inside {
             XCTAssertTrue(allowed.contains { point == $0 || point.hasPrefix($0 + "/") } && point != "/sys/fs/cgroup",
-                          "unexpected mount \(point) in the container")
+                          "step04-pivot-root: the mount \(point) in the container: expected only /, /proc, /dev, /sys and below (not /sys/fs/cgroup)")
         }
         // (A container may have its own /dev/mqueue, as runc gives it; hosts often have one too.)
         for hostOnly in Set(mountPoints()).subtracting(["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"]) {
-            XCTAssertFalse(inside.contains(hostOnly), "the host's mount \(hostOnly) is in the container")
+            XCTAssertFalse(inside.contains(hostOnly), "step04-pivot-root: the host's mount \(hostOnly): expected absent in the container, saw it there")
         }
-        XCTAssertEqual(inside.first, "/")
+        XCTAssertEqual(inside.first, "/", "step04-pivot-root: the first mount in the container's mountinfo (its root)")
     }
 
     func testDevNullIsTheRealDevice() throws {
         let out = try shell("step04-pivot-root", "stat -c '%F %t:%T' /dev/null; echo data > /dev/null && echo writable; ls /dev")
         let lines = out.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines.first, "character special file 1:3")
-        XCTAssertEqual(lines.dropFirst().first, "writable")
+        XCTAssertEqual(lines.first, "character special file 1:3", "step04-pivot-root: /dev/null's type and numbers")
+        XCTAssertEqual(lines.dropFirst().first, "writable", "step04-pivot-root: writing /dev/null: \(out)")
         XCTAssertFalse(lines.contains("sda") || lines.contains("vda") || lines.contains("mem"), "host devices in /dev: \(lines)")
     }
 
@@ -47,7 +48,7 @@ final class Step04Tests: StepTestCase {
     func testSysIsReadOnly() throws {
         for step in steps(from: 4) {
             let running = try start(step, ["/bin/sh", "-c", "touch /sys/kernel/workshop-probe; exec sleep 5"])
-            let pid = try XCTUnwrap(running.containerPID(), step)
+            let pid = try containerPID(running, step: step)
             XCTAssertTrue(waitUntil(pid, runs: "sleep"), "\(step): the probe script did not get to its sleep")
             let sys = mountEntries("/proc/\(pid)/mountinfo").last { $0.point == "/sys" }
             XCTAssertEqual(sys?.isReadOnly, true, "\(step): /sys should be mounted read-only, saw \(sys.map { $0.options.joined(separator: ",") } ?? "no /sys mount")")
@@ -70,7 +71,7 @@ final class Step04Tests: StepTestCase {
             // (In a UTS namespace of the test's own: were /proc/sys writable and the step without its own, the write would rename it.)
             let running = try start(step, ["/bin/sh", "-c", "echo evil > /proc/sys/kernel/hostname && echo PROCSYS; exec sleep 5"],
                                     prefix: ownUTSNamespace)
-            let pid = try XCTUnwrap(running.containerPID(), step)
+            let pid = try containerPID(running, step: step)
             XCTAssertTrue(waitUntil(pid, runs: "sleep"), "\(step): the probe script did not get to its sleep")
             let root = "/proc/\(pid)/root"
             let mounts = mountEntries("/proc/\(pid)/mountinfo")
@@ -148,8 +149,8 @@ final class Step04Tests: StepTestCase {
         let second = try start("step04-pivot-root", ["/bin/sh", "-c", "sleep 1; cat /written-by-first"])
         let firstResult = first.wait()
         let secondResult = second.wait()
-        XCTAssertEqual(firstResult.stdout, "one\n")
-        XCTAssertNotEqual(secondResult.status, 0)
+        XCTAssertEqual(firstResult.stdout, "one\n", "step04-pivot-root: the first container reading back its own file: \(firstResult.stderr)")
+        XCTAssertNotEqual(secondResult.status, 0, "step04-pivot-root: exit status of the second container's cat of the first one's file (it must fail)")
         XCTAssertEqual(secondResult.stdout, "", "the second container saw the first one's file")
     }
 }

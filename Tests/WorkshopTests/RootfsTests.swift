@@ -322,10 +322,10 @@ final class PlumbingTests: XCTestCase {
         let all: [OptionGroup] = [.output, .namespaces, .filesystem, .resources, .privileges, .users, .security]
         let options = try StepOptions.parse(["-q", "--cpus", "0.5", "--memory=64m", "--cap-add", "sys_admin",
                                              "sh", "-c", "echo --cpus"], groups: all)
-        XCTAssertTrue(options.output.quiet)
-        XCTAssertEqual(options.resources.cpus, 0.5)
-        XCTAssertEqual(options.resources.memory?.bytes, 64 << 20)
-        XCTAssertEqual(options.privileges.added, ["sys_admin"])
+        XCTAssertTrue(options.output.quiet, "StepOptions.parse(-q ...): quiet: expected true, saw false")
+        XCTAssertEqual(options.resources.cpus, 0.5, "StepOptions.parse(--cpus 0.5): cpus")
+        XCTAssertEqual(options.resources.memory?.bytes, 64 << 20, "StepOptions.parse(--memory=64m): bytes")
+        XCTAssertEqual(options.privileges.added, ["sys_admin"], "StepOptions.parse(--cap-add sys_admin): the added capabilities")
         XCTAssertEqual(options.command.command, ["sh", "-c", "echo --cpus"], "everything after the command is its own")
         XCTAssertEqual(try StepOptions.parse(["--", "--", "--help"], groups: all).command.command, ["--help"], "StepOptions.parse(-- -- --help): the command")
         // `swift run step05-cgroup -- --stats sh`: SwiftPM 6 passes its "--" on; it is not ours.
@@ -341,8 +341,8 @@ final class PlumbingTests: XCTestCase {
         for bad in [["--hostname", ""], ["--quiet=yes"], ["--cpus", "inf"], ["--pids-limit", "-3"], ["--network", "bridge"],
                     ["--uidmap", "1:100000:10"], ["--security-opt", "apparmor=x"], ["-x"],
                     ["--uidmap", "0:100000:10", "--uidmap", "5:200000:10"], ["--uidmap", "0:100000:10", "--uidmap", "20:100005:10"]] {
-            XCTAssertThrowsError(try StepOptions.parse(bad + ["true"], groups: all), "\(bad)") { error in
-                XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
+            XCTAssertThrowsError(try StepOptions.parse(bad + ["true"], groups: all), "StepOptions.parse(\(bad)): expected a usage error, saw none") { error in
+                XCTAssertFalse("\(error)".contains("\n"), "StepOptions.parse(\(bad)): the error: expected one line, saw \(error)")
             }
         }
         let help = StepOptions.help(step: "step05-cgroup", abstract: "A test.", groups: [.output, .resources])
