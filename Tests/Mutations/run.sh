@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 source_dir=$(cd "${MUTATION_SOURCE:-$repo}" && pwd)
 scratch=${MUTATION_SCRATCH:-/var/tmp/workshop-mutations/$(basename "$repo")}
-tarball=${WORKSHOP_ALPINE_TARBALL:-$(dirname "$repo")/shared/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz}
+tarball=${WORKSHOP_ALPINE_TARBALL:-$(dirname "$repo")/shared/rootfs/alpine-minirootfs-3.20.3-$(uname -m).tar.gz}
 cgroup_parent=${WORKSHOP_TEST_CGROUP_PARENT:-workshop-mutations}
 
 # ── The mutations ──────────────────────────────────────────────────────────
