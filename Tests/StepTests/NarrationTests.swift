@@ -6,7 +6,7 @@ import XCTest
 final class NarrationTests: StepTestCase {
     func narration(_ step: String, _ options: [String] = [], _ script: String = "true") throws -> String {
         let result = try run(step, options + ["--", "/bin/sh", "-c", script], quiet: false)
-        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.status, 0, "\(step) \(options): exit status of sh -c '\(script)': \(result.stderr)")
         return result.stderr
     }
 
@@ -14,17 +14,21 @@ final class NarrationTests: StepTestCase {
     func testProcessLineNamesBothPIDsAndTheNamespacesTheKernelMade() throws {
         for step in ["step01-clone", "step02-namespaces", "step05-cgroup", "step07-userns"] {
             let running = try start(step, ["--", "/bin/sh", "-c", "sleep 1"], quiet: false)
-            let pid = try XCTUnwrap(running.containerPID(), step)
+            let pid = try containerPID(running, step: step)
             // The host's view, while it runs: which namespaces differ from ours.
             let own = ["user", "uts", "pid", "mnt", "ipc", "net"].filter { namespaceInode("\(pid)", $0) != namespaceInode("self", $0) }
             let result = running.wait()
-            XCTAssertTrue(result.stderr.contains("made a child: PID \(pid) on the host"), "\(step): \(result.stderr)")
-            XCTAssertTrue(result.stderr.contains("the runtime is PID \(running.runtimePID)"), "\(step): \(result.stderr)")
+            expect(result.stderr.contains("made a child: PID \(pid) on the host"), step: step, property: "the narration's child PID",
+                   expected: "made a child: PID \(pid) on the host (the host's view)", seen: result.stderr)
+            expect(result.stderr.contains("the runtime is PID \(running.runtimePID)"), step: step, property: "the narration's runtime PID",
+                   expected: "the runtime is PID \(running.runtimePID)", seen: result.stderr)
             if own.isEmpty {
-                XCTAssertTrue(result.stderr.contains("are the runtime's"), "\(step): \(result.stderr)")
+                expect(result.stderr.contains("are the runtime's"), step: step, property: "the narration's namespaces",
+                       expected: "that they are the runtime's (the host sees none of its own)", seen: result.stderr)
             } else {
-                XCTAssertTrue(result.stderr.contains("its own namespaces (/proc/\(pid)/ns inodes differ from the runtime's): "
-                    + own.joined(separator: ", ")), "\(step) (host sees \(own)): \(result.stderr)")
+                let named = "its own namespaces (/proc/\(pid)/ns inodes differ from the runtime's): " + own.joined(separator: ", ")
+                expect(result.stderr.contains(named), step: step, property: "the narration's namespaces",
+                       expected: "'\(named)' (the host sees \(own))", seen: result.stderr)
             }
         }
     }
@@ -32,16 +36,21 @@ final class NarrationTests: StepTestCase {
     /// The group line is read back from /proc/PID/cgroup: the host finds the same group there.
     func testControlGroupLineIsReadBack() throws {
         let text = try narration("step05-cgroup")
-        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("/cgroup has") }, text)
-        XCTAssertTrue(line.contains("the child is in it") || line.contains("born in it"), String(line))
-        XCTAssertFalse(text.contains("is NOT in the group"), text)
+        let line = try unwrap(text.split(separator: "\n").first { $0.contains("/cgroup has") }, step: "step05-cgroup",
+                              property: "the narration's group line", expected: "a line with '/cgroup has'", seen: text)
+        expect(line.contains("the child is in it") || line.contains("born in it"), step: "step05-cgroup", property: "the group line",
+               expected: "the child is in it, or born in it (read back from /proc/PID/cgroup)", seen: line)
+        expect(!text.contains("is NOT in the group"), step: "step05-cgroup", property: "the narration",
+               expected: "no 'is NOT in the group'", seen: text)
     }
 
     /// A run shorter than one CFS period is said to be one, not reported as over the limit.
     func testShortRunStatsSayTheyAreShort() throws {
         let result = try run("step05-cgroup", ["--stats", "--", "true"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let line = try XCTUnwrap(result.stderr.split(separator: "\n").first { $0.contains("CPU time") }, result.stderr)
-        XCTAssertTrue(line.contains("shorter than one 100 ms period"), String(line))
+        XCTAssertEqual(result.status, 0, "step05-cgroup --stats true: exit status: \(result.stderr)")
+        let line = try unwrap(result.stderr.split(separator: "\n").first { $0.contains("CPU time") }, step: "step05-cgroup --stats",
+                              property: "the summary's CPU time line", expected: "a line with 'CPU time'", seen: result.stderr)
+        expect(line.contains("shorter than one 100 ms period"), step: "step05-cgroup --stats true", property: "the CPU time line",
+               expected: "that the run was shorter than one 100 ms period", seen: line)
     }
 }
