@@ -84,7 +84,8 @@ extension Narrator {
         if inGroup.isEmpty {
             say("the child is NOT in the group: /proc/\(pid)/cgroup shows " + lines.map(String.init).joined(separator: " "))
         } else {
-            say((container.bornInCgroup ? "the child was born in it (clone3 CLONE_INTO_CGROUP)" : "the child is in it")
+            say((container.bornInCgroup ? "the child was born in it (clone3 CLONE_INTO_CGROUP)"
+                    : "the child was moved in (its PID written to cgroup.procs) before it was released")
                 + ": /proc/\(pid)/cgroup has \(inGroup.count) line(s) ending in /\(group.id)")
         }
         say(devices.said)

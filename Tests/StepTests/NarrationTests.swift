@@ -38,8 +38,8 @@ final class NarrationTests: StepTestCase {
         let text = try narration("step05-cgroup")
         let line = try unwrap(text.split(separator: "\n").first { $0.contains("/cgroup has") }, step: "step05-cgroup",
                               property: "the narration's group line", expected: "a line with '/cgroup has'", seen: text)
-        expect(line.contains("the child is in it") || line.contains("born in it"), step: "step05-cgroup", property: "the group line",
-               expected: "the child is in it, or born in it (read back from /proc/PID/cgroup)", seen: line)
+        expect(line.contains("the child was moved in") || line.contains("born in it"), step: "step05-cgroup", property: "the group line",
+               expected: "the child was moved in, or born in it (read back from /proc/PID/cgroup)", seen: line)
         expect(!text.contains("is NOT in the group"), step: "step05-cgroup", property: "the narration",
                expected: "no 'is NOT in the group'", seen: text)
     }

@@ -182,7 +182,8 @@ check layout $ok "step05 says: ${said:-nothing (narration: $(one_line $L/s05.err
 
 # clone3(CLONE_INTO_CGROUP) on v2; moved in before release otherwise.
 how=$(grep -m1 -E '▸ the child was' $L/s05.err | sed 's/^.*▸ //')
-if [ "$CONFIG" = v2 ]; then want="the child was born in it: clone3(CLONE_INTO_CGROUP)"; else want="the child was moved in"; fi
+# (Read back from /proc/PID/cgroup: "the child is NOT in the group" when it is not.)
+if [ "$CONFIG" = v2 ]; then want="the child was born in it (clone3 CLONE_INTO_CGROUP)"; else want="the child was moved in"; fi
 case "$how" in "$want"*) ok=0 ;; *) ok=1 ;; esac
 check clone3 $ok "${how:-no such narration line}"
 info "step05 narration: $(grep '▸' $L/s05.err | sed 's/^.*▸ //' | tr '\n' '|')"
