@@ -29,6 +29,7 @@ extension Narrator {
     /// step01: the child process; both PIDs and which namespaces it does not share with the runtime
     /// (the inodes in /proc/PID/ns against the runtime's own, whatever the flags asked for).
     public func process(_ container: ContainerProcess, flags: Int32) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         let pid = container.pid
         let own = namespaceKinds.filter { kind in
             guard let theirs = namespaceLink("\(pid)", kind), let ours = namespaceLink("self", kind) else { return false }
@@ -48,6 +49,7 @@ extension Narrator {
 
     /// step02: what the child does inside its new namespaces once released.
     public func namespaces(_ options: NamespaceOptions, pid: pid_t) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         say("once released, inside: sethostname(\"\(options.hostname)\"), mount --make-rprivate /, a fresh proc"
             + (options.network == .none ? ", ip link set lo up" : " (network: the host's)")
             + (options.runsInit ? "; --init: a tiny init is PID 1" : ""))
@@ -57,6 +59,7 @@ extension Narrator {
 
     /// step03: the image and this run's writable layer.
     public func image(_ image: Image, run: RunDirectory, pid: pid_t) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         say("image: \(image.source) " + (image.unpackMilliseconds.map {
             "unpacked with libarchive in \(formatDecimal($0, places: 0)) ms into \(image.path)" } ?? "(cached: \(image.path))"))
         say("its root: an overlay (lower: the image, upper: \(run.upper)) on \(run.rootfs), proc on its /proc")
@@ -65,6 +68,7 @@ extension Narrator {
 
     /// step03 and step04: how the child changes its root, and the escape it will try.
     public func rootChange(pivotRoot: Bool, tryEscape: Bool, pid: pid_t) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         say(pivotRoot
             ? "then /proc masks, /dev tmpfs, /sys read-only; pivot_root(\".\", \".\") and umount2(old root, MNT_DETACH): the host's files are gone, not just hidden"
             : "then chroot(\"<its root>\"): a different \"/\" for the path lookup, nothing more")
@@ -76,6 +80,7 @@ extension Narrator {
 
     /// step05: the control group, read back from /proc/PID/cgroup; the rlimits from /proc/PID/limits.
     public func controlGroup(_ group: ControlGroup, container: ContainerProcess, devices: (said: String, look: String)) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         let pid = container.pid
         say(group.layout.description)
         say("group \(ControlGroup.parentName)/\(group.id): " + group.written.joined(separator: ", "))
@@ -99,6 +104,7 @@ extension Narrator {
 
     /// step05: the per-process limits, read back from /proc/PID/limits.
     public func resourceLimits(pid: pid_t) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         let limits = ((try? readFile("/proc/\(pid)/limits")) ?? "").split(separator: "\n")
             .filter { $0.hasPrefix("Max open files") || $0.hasPrefix("Max processes") }
             .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
@@ -108,12 +114,14 @@ extension Narrator {
 
     /// step06: the capabilities the child keeps once released.
     public func capabilities(_ capabilities: CapabilitySet, pid: pid_t) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         say("once released, the child keeps only (bounding, permitted, effective = \(capabilities.hex)): \(capabilities)")
         look("grep Cap /proc/\(pid)/status; capsh --decode=\(capabilities.hex)")
     }
 
     /// step07: the id maps, read back from /proc/PID/uid_map and gid_map.
     public func userNamespace(pid: pid_t, hostRoot: UInt32) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         func map(_ name: String) -> String {
             ((try? readFile("/proc/\(pid)/\(name)")) ?? "").split(separator: "\n")
                 .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
@@ -125,6 +133,7 @@ extension Narrator {
 
     /// step08: the filter the child installs last, before execve.
     public func seccomp(_ filter: [sock_filter], enabled: Bool, pid: pid_t) {
+        guard !quiet else { return }   // -q: no /proc reads either (every container start pays for them)
         say(enabled
             ? "seccomp: a BPF filter of \(filter.count) instructions: an allow list of \(SeccompFilter.allowedHere.count) calls (Docker's default profile; clone without namespaces), everything else EPERM, calls newer than the kit ENOSYS; no_new_privs"
             : "seccomp: unconfined (--security-opt seccomp=unconfined); no_new_privs still set")
