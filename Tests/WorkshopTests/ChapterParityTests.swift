@@ -34,7 +34,7 @@ final class ChapterParityTests: XCTestCase {
             let en = pair.english.headings, ja = pair.japanese.headings
             if en.map(\.level) == ja.map(\.level) { continue }
             let index = (0..<min(en.count, ja.count)).first { en[$0].level != ja[$0].level } ?? min(en.count, ja.count)
-            var message = "\(pair.name): the section structure differs (\(en.count) headings in English, \(ja.count) in Japanese); "
+            var message = "\(pair.title): the section structure differs (\(en.count) headings in English, \(ja.count) in Japanese); "
             message += "first difference at heading \(index + 1): "
             message += index < en.count ? "English \(en[index]) " : "English has no more headings "
             message += index < ja.count ? "vs Japanese \(ja[index])" : "vs Japanese has no more headings"
@@ -58,16 +58,16 @@ final class ChapterParityTests: XCTestCase {
         for pair in try Chapter.pairs() {
             let en = pair.english, ja = pair.japanese
             XCTAssertEqual(en.exercises, ja.exercises,
-                           "\(pair.name): \(en.exercises.count) exercises in English \(en.exercises), \(ja.exercises.count) in Japanese \(ja.exercises)")
+                           "\(pair.title): \(en.exercises.count) exercises in English \(en.exercises), \(ja.exercises.count) in Japanese \(ja.exercises)")
             XCTAssertEqual(en.answerCount, ja.answerCount,
-                           "\(pair.name): \(en.answerCount) <details> answers in English, \(ja.answerCount) in Japanese")
+                           "\(pair.title): \(en.answerCount) <details> answers in English, \(ja.answerCount) in Japanese")
         }
     }
 
     func testLinksToFilesAreTheSame() throws {
         for pair in try Chapter.pairs() {
             let en = pair.english.fileLinks.map(\.target), ja = pair.japanese.fileLinks.map(\.target)
-            XCTAssertEqual(en, ja, "\(pair.name): links to files differ. English: \(pair.english.fileLinks), Japanese: \(pair.japanese.fileLinks)")
+            XCTAssertEqual(en, ja, "\(pair.title): links to files differ. English: \(pair.english.fileLinks), Japanese: \(pair.japanese.fileLinks)")
         }
     }
 
@@ -201,7 +201,7 @@ final class ChapterParityTests: XCTestCase {
     /// both files) and the first line that differs.
     func codeBlockDifferences(_ pair: Pair) -> [String] {
         let en = pair.english.codeBlocks, ja = pair.japanese.codeBlocks
-        let where_ = "Chapters/\(pair.name) ↔ Chapters/ja/\(pair.name)"
+        let where_ = pair.title
         if en.count == ja.count {
             return zip(en, ja).enumerated().compactMap { index, blocks in
                 let (e, j) = blocks
@@ -252,6 +252,7 @@ struct Pair {
     let name: String
     let english: Chapter
     var japanese: Chapter
+    var title: String { "Chapters/\(name) ↔ Chapters/ja/\(name)" }
 }
 
 struct Heading: CustomStringConvertible {
