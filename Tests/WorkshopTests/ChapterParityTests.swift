@@ -85,7 +85,7 @@ final class ChapterParityTests: XCTestCase {
                     XCTFail("\(document.shortPath):\(link.line): the link \(link.raw) points at a missing file \(target)")
                     continue
                 }
-                if document.isJapanese, let path, path.hasPrefix(Chapter.directory + "/"), !path.contains("/ja/"),
+                if document.isJapanese, let path, (path as NSString).deletingLastPathComponent == Chapter.directory,
                    FileManager.default.fileExists(atPath: Chapter.japaneseDirectory + "/" + (path as NSString).lastPathComponent) {
                     XCTFail("\(document.shortPath):\(link.line): \(link.raw) links the English chapter; link the Japanese one")
                 }
@@ -136,7 +136,7 @@ final class ChapterParityTests: XCTestCase {
     /// The parser itself: a heading inside a code block is not a heading, an indented
     /// fence is a fence, and a changed line is reported with both versions.
     func testTheParserSeesWhatADiffWouldSee() throws {
-        let english = Chapter(name: "x.md", path: "/x/x.md", text: """
+        let english = Chapter(name: "x.md", path: "/x/x.md", isJapanese: false, text: """
             # Title
             ## Exercise
             ### 1. One
@@ -150,7 +150,7 @@ final class ChapterParityTests: XCTestCase {
             ```
             [next](../README.md#quick-start)
             """)
-        let japanese = Chapter(name: "x.md", path: "/x/ja/x.md", text: """
+        let japanese = Chapter(name: "x.md", path: "/x/ja/x.md", isJapanese: true, text: """
             # 題
             ## 演習
             ### 1. ひとつ
@@ -315,18 +315,22 @@ struct Chapter {
     let path: String
     private(set) var text: String
 
+    /// Whether this is a Japanese document (its directory is Chapters/ja).
+    let isJapanese: Bool
     var directory: String { (path as NSString).deletingLastPathComponent }
-    var isJapanese: Bool { directory.hasSuffix("/ja") }
     var shortPath: String { path.hasPrefix(Chapter.repository + "/") ? String(path.dropFirst(Chapter.repository.count + 1)) : path }
 
-    init(name: String, path: String, text: String) {
+    init(name: String, path: String, isJapanese: Bool, text: String) {
         self.name = name
         self.path = path
         self.text = text
+        self.isJapanese = isJapanese
     }
 
     init(path: String) throws {
-        self.init(name: (path as NSString).lastPathComponent, path: path, text: try String(contentsOfFile: path, encoding: .utf8))
+        self.init(name: (path as NSString).lastPathComponent, path: path,
+                  isJapanese: (path as NSString).deletingLastPathComponent == Chapter.japaneseDirectory,
+                  text: try String(contentsOfFile: path, encoding: .utf8))
     }
 
     static func markdownFiles(in directory: String) throws -> [String] {
