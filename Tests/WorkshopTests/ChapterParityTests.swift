@@ -131,6 +131,11 @@ final class ChapterParityTests: XCTestCase {
         for name in try Chapter.englishNames() {
             XCTAssertTrue(japaneseTargets.contains(Chapter.japaneseDirectory + "/" + name), "Chapters/ja/README.md should link ja/\(name)")
         }
+        // The Japanese README holds the English one's learner-facing parts: its commands are the same.
+        let englishBlocks = readme.codeBlocks.map(\.text)
+        for block in japanese.codeBlocks where !englishBlocks.contains(block.text) {
+            XCTFail("Chapters/ja/README.md:\(block.line): this code block is not one of README.md's:\n\(block.text)")
+        }
     }
 
     /// The parser itself: a heading inside a code block is not a heading, an indented
