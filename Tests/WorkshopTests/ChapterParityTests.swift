@@ -5,8 +5,9 @@ import XCTest
 ///
 /// For every English chapter (and TRAINER.md) the Japanese one must have the same
 /// section structure (heading levels, in order), the same fenced code blocks byte for
-/// byte and in order, the same exercises and answers, and the same links to files.
-/// Prose is free: it is written for Japanese readers, not translated line by line.
+/// byte and in order, the same exercises and answers, the same tables (rows and columns)
+/// and the same links to files. Prose is free: it is written for Japanese readers, not
+/// translated line by line.
 ///
 /// After an English chapter changed only inside its code blocks, run
 /// `CHAPTER_PARITY_SYNC=1 swift test --filter ChapterParityTests` once: it copies
@@ -61,6 +62,21 @@ final class ChapterParityTests: XCTestCase {
                            "\(pair.title): \(en.exercises.count) exercises in English \(en.exercises), \(ja.exercises.count) in Japanese \(ja.exercises)")
             XCTAssertEqual(en.answerCount, ja.answerCount,
                            "\(pair.title): \(en.answerCount) <details> answers in English, \(ja.answerCount) in Japanese")
+        }
+    }
+
+    /// Tables are prose (translated), but their shape is not: the same tables, in order,
+    /// each with the same number of rows and columns (a new row of chapter 08's attack
+    /// matrix in English fails here until the Japanese table has it too).
+    func testTablesHaveTheSameShape() throws {
+        for pair in try Chapter.pairs() {
+            let en = pair.english.tables, ja = pair.japanese.tables
+            if en.map(\.shape) == ja.map(\.shape) { continue }
+            let index = (0..<min(en.count, ja.count)).first { en[$0].shape != ja[$0].shape } ?? min(en.count, ja.count)
+            var message = "\(pair.title): the tables differ (\(en.count) in English, \(ja.count) in Japanese); first difference at table \(index + 1): "
+            message += index < en.count ? "English \(en[index]) " : "English has no more tables "
+            message += index < ja.count ? "vs Japanese \(ja[index])" : "vs Japanese has no more tables"
+            XCTFail(message)
         }
     }
 
@@ -279,6 +295,15 @@ struct Heading: CustomStringConvertible {
     }
 }
 
+struct Table: CustomStringConvertible {
+    let line: Int
+    let rows: Int      // body rows, without the header and the |---| line
+    let columns: Int
+    let firstCell: String
+    var shape: [Int] { [rows, columns] }
+    var description: String { "at line \(line): \(rows) rows × \(columns) columns, first row '\(firstCell)'" }
+}
+
 struct CodeBlock {
     let line: Int
     let text: String   // fence lines included, indentation included
@@ -417,6 +442,32 @@ struct Chapter {
     }
 
     var answerCount: Int { classifiedLines.filter { $0.block == nil && $0.line.trimmingCharacters(in: .whitespaces).hasPrefix("<details") }.count }
+
+    /// Markdown tables outside code blocks: consecutive lines starting with "|" (indented in a list too).
+    var tables: [Table] {
+        var result: [Table] = []
+        var current: [(Int, String)] = []
+        func finish() {
+            if current.count >= 2 {
+                let header = current[0].1.trimmingCharacters(in: .whitespaces)
+                // Columns: the |---|---| line counts them without tripping on "\|" inside cells.
+                let columns = current[1].1.filter { $0 == "|" }.count - 1
+                let body = current.dropFirst(2)
+                let first = body.first.map { $0.1.trimmingCharacters(in: .whitespaces) } ?? header
+                result.append(Table(line: current[0].0, rows: body.count, columns: columns, firstCell: String(first.prefix(40))))
+            }
+            current = []
+        }
+        for (number, line, block) in classifiedLines {
+            if block == nil, line.trimmingCharacters(in: .whitespaces).hasPrefix("|") {
+                current.append((number, line))
+            } else {
+                finish()
+            }
+        }
+        finish()
+        return result
+    }
 
     /// Prose lines (outside code blocks) with inline code removed.
     var proseLines: [(Int, String)] {
