@@ -68,18 +68,29 @@ final class RunningStep {
     private var output = Data()
     private var errors = Data()
     private let lock = NSLock()
+    private let readersDone = DispatchSemaphore(value: 0)
+    private var readersFinished = 0
 
     init(_ process: Process) {
         self.process = process
         process.standardOutput = stdout
         process.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.lock.withLock { self?.output.append(data) }
-        }
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.lock.withLock { self?.errors.append(data) }
+    }
+
+    /// Reads both pipes to their end on threads of their own, from when the runtime has started.
+    /// (A readabilityHandler can have read a chunk that it has not appended yet when `wait`
+    /// collects the output: that lost a refused image's one line now and then.)
+    func startReading() {
+        for (pipe, isOutput) in [(stdout, true), (stderr, false)] {
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread { [self] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    lock.withLock { if isOutput { output.append(data) } else { errors.append(data) } }
+                }
+                readersDone.signal()
+            }
         }
     }
 
@@ -111,14 +122,13 @@ final class RunningStep {
             process.waitUntilExit()
         }
         process.waitUntilExit()
-        stdout.fileHandleForReading.readabilityHandler = nil
-        stderr.fileHandleForReading.readabilityHandler = nil
-        let restOut = stdout.fileHandleForReading.readDataToEndOfFile()
-        let restErr = stderr.fileHandleForReading.readDataToEndOfFile()
+        // Both pipes end when the last process holding them does (the kit leaves none: if one
+        // is left, say what was read within 10 s rather than hang; the leftover check fails then).
+        while readersFinished < 2, readersDone.wait(timeout: .now() + 10) == .success { readersFinished += 1 }
         return lock.withLock {
             RunResult(status: process.terminationStatus,
-                      stdout: String(decoding: output + restOut, as: UTF8.self),
-                      stderr: String(decoding: errors + restErr, as: UTF8.self))
+                      stdout: String(decoding: output, as: UTF8.self),
+                      stderr: String(decoding: errors, as: UTF8.self))
         }
     }
 }
@@ -284,6 +294,7 @@ class StepTestCase: XCTestCase {
         process.standardInput = FileHandle.nullDevice
         let running = RunningStep(process)
         try process.run()
+        running.startReading()
         // If the test stops early, stop the container the way a user would (so the runtime still cleans up).
         addTeardownBlock {
             guard running.process.isRunning else { return }
