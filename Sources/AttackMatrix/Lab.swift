@@ -10,6 +10,10 @@ public struct Outcome {
     public var status: Int32
     public var stdout: String
     public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        (self.status, self.stdout, self.stderr) = (status, stdout, stderr)
+    }
     /// The probe's own answer: 0 it got through, 1 the kernel refused it. Anything
     /// else (125: the runtime failed, 127: no probe...) is a broken run, never "blocked".
     var probeAnswered: Bool { status == 0 || status == 1 }
@@ -19,11 +23,13 @@ public struct Outcome {
     }
 }
 
-/// Runs a host command to completion (gcc, tar...).
-func runHostCommand(_ arguments: [String]) throws -> Outcome {
+/// Runs a host command to completion (gcc, tar...; the tests' tools too), with `environment`
+/// instead of ours when given.
+public func runHostCommand(_ arguments: [String], environment: [String: String]? = nil) throws -> Outcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: arguments[0])
     process.arguments = Array(arguments.dropFirst())
+    if let environment { process.environment = environment }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -219,12 +225,12 @@ final class Running {
     }
 }
 
-func childrenOf(_ parent: pid_t) -> [pid_t] {
+public func childrenOf(_ parent: pid_t) -> [pid_t] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { pid_t($0) }.filter { parentOf($0) == parent }.sorted()
 }
 
-func parentOf(_ pid: pid_t) -> pid_t? {
+public func parentOf(_ pid: pid_t) -> pid_t? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
           let close = stat.lastIndex(of: ")") else { return nil }
     let fields = stat[stat.index(after: close)...].split(separator: " ")

@@ -158,23 +158,10 @@ final class AttackMatrixTests: StepTestCase {
     }
 
     private func workshop(_ arguments: [String], in directory: String? = nil) throws -> RunResult {
-        let process = Process()
-        process.executableURL = directory.map { URL(fileURLWithPath: $0 + "/workshop") }
-            ?? binaryDirectory.appendingPathComponent("workshop")
-        process.arguments = arguments
+        let path = directory.map { $0 + "/workshop" } ?? binaryDirectory.appendingPathComponent("workshop").path
         var env = ProcessInfo.processInfo.environment
         env["WORKSHOP_HOME"] = testHome
         env["WORKSHOP_CGROUP_PARENT"] = testCgroupParent
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return RunResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
+        return try runHostCommand([path] + arguments, environment: env)
     }
 }

@@ -1,3 +1,4 @@
+import AttackMatrix
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import AttackMatrix
 import CArchive
 import CArchiveLoader
 import Foundation
@@ -216,20 +217,7 @@ final class ImageTests: StepTestCase {
 
     @discardableResult
     func runTool(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return RunResult(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                         stderr: String(decoding: errors, as: UTF8.self))
+        try runHostCommand([path] + arguments, environment: environment)
     }
 
     /// An image that works: the probe as /bin/probe.

@@ -1,3 +1,4 @@
+import AttackMatrix
 import Foundation
 import XCTest
 
@@ -54,11 +55,8 @@ let binaryDirectory: URL = {
     return URL(fileURLWithPath: runner).deletingLastPathComponent()
 }()
 
-struct RunResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+/// What a finished step printed, and how it ended (AttackMatrix's, so both run tools the same way).
+typealias RunResult = Outcome
 
 /// A step running in the background, watched from the host.
 final class RunningStep {
@@ -131,18 +129,6 @@ final class RunningStep {
                       stderr: String(decoding: errors, as: UTF8.self))
         }
     }
-}
-
-func childrenOf(_ parent: pid_t) -> [pid_t] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { pid_t($0) }.filter { parentOf($0) == parent }.sorted()
-}
-
-func parentOf(_ pid: pid_t) -> pid_t? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return nil }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    return fields.count > 1 ? pid_t(fields[1]) : nil
 }
 
 /// CPU seconds a process has used (utime + stime), from the host's /proc.
