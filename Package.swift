@@ -18,7 +18,8 @@ let package = Package(
     name: "ContainerWorkshop",
     platforms: [.macOS(.v13)],  // Linux only in practice; this just keeps SwiftPM quiet on a Mac
     products: steps.map { .executable(name: $0, targets: [$0]) }
-        + [.executable(name: "workshop", targets: ["workshop"])],
+        + [.executable(name: "workshop", targets: ["workshop"]),
+           .executable(name: "my-container", targets: ["my-container"])],
     // No package dependencies: every learner builds the kit on a laptop, often offline.
     // (The command line is parsed in Workshop/Options.swift: swift-argument-parser's
     // reflection cost every step about 3 ms at start-up, measured in Tests/Benchmarks.)
@@ -42,7 +43,10 @@ let package = Package(
         // (Foundation is fine here: it is never in a step's start path.)
         .target(name: "AttackMatrix"),
         // The learner's and trainer's helper: `workshop attacks`, more subcommands to come.
-        .executableTarget(name: "workshop", dependencies: ["AttackMatrix"]),
+        .executableTarget(name: "workshop", dependencies: ["AttackMatrix", "Workshop"]),
+        // The learner's own runtime: `workshop start NN` writes chapter NN's starting point here
+        // (the reference step with its new layer cut out), `workshop check NN` runs its checks on it.
+        .executableTarget(name: "my-container", dependencies: ["Workshop", "CLinux"]),
         // Black-box tests: they run the built step executables and look from the host.
         // ImageTests build hostile tarballs with libarchive's writer (no fixtures from the network).
         .testTarget(name: "StepTests",

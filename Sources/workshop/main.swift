@@ -25,6 +25,29 @@ let subcommands: [Subcommand] = [
                Needs root and the built steps (swift build), gcc with static glibc for the probe.
                Exit 0: every attack was stopped where the matrix says; 1: one got through (or a run broke).
                """, run: attacks),
+    Subcommand(name: "start", summary: "set Sources/my-container to chapter NN's starting point (your edits: --force)",
+               usage: """
+               usage: workshop start NN [--force]
+                 Writes chapter NN's starting point (stepNN with its new layer cut out, TODOs in its place)
+                 to Sources/my-container/main.swift. Refuses to replace your edits unless --force
+                 (then keeps a copy in .workshop/saved/).
+               """, run: start),
+    Subcommand(name: "check", summary: "build your my-container and run chapter NN's checks on it",
+               usage: """
+               usage: workshop check NN [--reference]
+                 Builds my-container (showing only errors) and runs chapter NN's black-box checks
+                 (swift test --filter StepNNTests) against it: one line per property, ✓ or ✗.
+                 --reference  run the same checks against the kit's stepNN instead
+               Needs root. Exit 0: every check passed (recorded for `workshop progress`); 1: one failed.
+               """, run: check),
+    Subcommand(name: "hint", summary: "the next hint for chapter NN (one per call)",
+               usage: "usage: workshop hint NN\n  Prints chapter NN's next TODO and where it is in your file.", run: hint),
+    Subcommand(name: "solution", summary: "the diff from your my-container to the reference stepNN",
+               usage: "usage: workshop solution NN\n  diff -u Sources/my-container/main.swift Sources/stepNN-*/main.swift", run: solution),
+    Subcommand(name: "reset", summary: "start NN --force: back to chapter NN's starting point",
+               usage: "usage: workshop reset NN\n  Same as `workshop start NN --force` (your file is saved in .workshop/saved/).", run: reset),
+    Subcommand(name: "progress", summary: "the chapters whose checks your my-container passed",
+               usage: "usage: workshop progress", run: progress),
 ]
 
 func usage() -> String {

@@ -258,7 +258,7 @@ class StepTestCase: XCTestCase {
     func start(_ step: String, _ arguments: [String], quiet: Bool = true, prefix: [String] = [],
                environment: [String: String] = [:], directory: String? = nil) throws -> RunningStep {
         let process = Process()
-        let binary = binaryDirectory.appendingPathComponent(step).path
+        let binary = binaryDirectory.appendingPathComponent(stepUnderTest.binary(for: step)).path
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary),
                       "\(step): the executable \(binary): expected built, saw none (swift build --build-tests)")
         if prefix.isEmpty {
@@ -338,11 +338,33 @@ class StepTestCase: XCTestCase {
     }
 }
 
-/// Steps from `first` on (for checks every later step must keep passing).
+/// Steps from `first` on (for checks every later step must keep passing). When `workshop check`
+/// redirects a step to the learner's program, only that step: the later ones are not the learner's.
 func steps(from first: Int) -> [String] {
-    ["step01-clone", "step02-namespaces", "step03-chroot", "step04-pivot-root", "step05-cgroup",
-     "step06-capabilities", "step07-userns", "step08-seccomp"].suffix(from: first - 1).map { $0 }
+    let all = ["step01-clone", "step02-namespaces", "step03-chroot", "step04-pivot-root", "step05-cgroup",
+               "step06-capabilities", "step07-userns", "step08-seccomp"].suffix(from: first - 1).map { $0 }
+    if let step = stepUnderTest.step { return all.contains(step) ? [step] : [] }
+    return all
 }
+
+/// `workshop check NN` runs chapter NN's checks against the learner's program:
+/// WORKSHOP_STEP_UNDER_TEST=step02-namespaces=my-container makes `start("step02-namespaces", …)`
+/// run .build/…/my-container instead (one test code base for the reference steps and the learner's).
+struct StepUnderTest {
+    /// The reference step redirected (nil: none, every step runs as built).
+    let step: String?
+    let binary: String?
+
+    init(_ value: String?) {
+        let parts = (value ?? "").split(separator: "=").map(String.init)
+        (step, binary) = parts.count == 2 ? (parts[0], parts[1]) : (nil, nil)
+    }
+
+    func binary(for name: String) -> String { name == step ? binary! : name }
+}
+
+let stepUnderTest = StepUnderTest(ProcessInfo.processInfo.environment["WORKSHOP_STEP_UNDER_TEST"])
+
 
 /// Waits until a process runs `command` (its comm), e.g. a script's final `exec sleep`:
 /// then everything the script did before has happened.

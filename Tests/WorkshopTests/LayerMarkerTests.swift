@@ -41,6 +41,14 @@ final class LayerMarkerTests: XCTestCase {
         return (removed, added)
     }
 
+    /// The learner's program as committed is chapter 01's starting point (what `workshop reset 01` writes),
+    /// so a fresh clone starts at chapter 01 and the file cannot drift from step01.
+    func testLearnerFileIsChapter01sStartingPoint() throws {
+        let learner = try String(contentsOf: Self.package.appendingPathComponent("Sources/my-container/main.swift"), encoding: .utf8)
+        XCTAssertEqual(learner, LayerMarkers.startingPoint(of: try source(1), step: 1, chapter: chapter(1)),
+                       "Sources/my-container/main.swift: expected chapter 01's starting point (workshop reset 01), saw another file")
+    }
+
     func testEveryStepHasItsOwnRegions() throws {
         for n in 1...8 {
             XCTAssertFalse(LayerMarkers.regions(of: n, in: try source(n)).isEmpty, "\(Self.steps[n - 1]) marks no region of its own")

@@ -1,0 +1,332 @@
+// The learner's side of the workshop (issue 14): one program of their own, Sources/my-container,
+// that `start NN` sets to chapter NN's starting point (the reference step with its new layer cut
+// out) and `check NN` runs chapter NN's black-box checks against (the same StepTests code that
+// checks the reference steps). The kit's state lives in .workshop/ in the package (git-ignored).
+
+import Foundation
+import Workshop
+
+let stepNames = ["step01-clone", "step02-namespaces", "step03-chroot", "step04-pivot-root",
+                 "step05-cgroup", "step06-capabilities", "step07-userns", "step08-seccomp"]
+
+/// The package the learner works in: the nearest directory up from here with Sources/my-container.
+struct Workspace {
+    let root: URL
+
+    init?() {
+        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        while true {
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Sources/my-container/main.swift").path) {
+                root = directory
+                return
+            }
+            if directory.path == "/" { return nil }
+            directory.deleteLastPathComponent()
+        }
+    }
+
+    var learnerFile: URL { root.appendingPathComponent("Sources/my-container/main.swift") }
+    var state: URL { root.appendingPathComponent(".workshop") }
+    func reference(_ chapter: Int) -> URL { root.appendingPathComponent("Sources/\(stepNames[chapter - 1])/main.swift") }
+    func chapterFile(_ chapter: Int) -> String { "Chapters/" + stepNames[chapter - 1].dropFirst(4) + ".md" }
+
+    func read(_ url: URL) -> String? { try? String(contentsOf: url, encoding: .utf8) }
+
+    func write(_ text: String, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// Chapter NN's starting point: stepNN with its own regions cut out.
+    func startingPoint(_ chapter: Int) throws -> String {
+        guard let source = read(reference(chapter)) else { throw WorkshopError("cannot read \(reference(chapter).path)") }
+        return LayerMarkers.startingPoint(of: source, step: chapter, chapter: chapterFile(chapter))
+    }
+
+    /// What `start` last wrote (the committed file is chapter 01's starting point).
+    func base() throws -> String { try read(state.appendingPathComponent("base.swift")) ?? startingPoint(1) }
+}
+
+struct WorkshopError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// "02", "2" → 2; nil unless 1...8.
+func chapterNumber(_ word: String?) -> Int? {
+    guard let word, let n = Int(word), (1...8).contains(n) else { return nil }
+    return n
+}
+
+func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+/// Parses `NN [flags]`; returns the chapter and the flags given, or a usage failure.
+func chapterArguments(_ arguments: [String], command: String, flags: Set<String> = []) -> Result<(Int, Set<String>), WorkshopError> {
+    var chapter: Int?
+    var given: Set<String> = []
+    for word in arguments {
+        if flags.contains(word) { given.insert(word); continue }
+        if word.hasPrefix("-") { return .failure(WorkshopError("unknown option \(word) (workshop \(command) --help)")) }
+        guard chapter == nil, let n = chapterNumber(word) else {
+            return .failure(WorkshopError("expected one chapter number 01-08, saw \(word) (workshop \(command) --help)"))
+        }
+        chapter = n
+    }
+    guard let chapter else { return .failure(WorkshopError("which chapter? workshop \(command) NN (01-08)")) }
+    return .success((chapter, given))
+}
+
+func learnerCommand(_ name: String, _ arguments: [String], _ body: (Workspace) throws -> Int32) -> Int32 {
+    if arguments.contains("--help") || arguments.contains("-h") {
+        print(subcommands.first { $0.name == name }!.usage)
+        return 0
+    }
+    guard let workspace = Workspace() else {
+        return fail("no Sources/my-container/main.swift here or above: run workshop in the kit's directory", code: 64)
+    }
+    do { return try body(workspace) } catch { return fail("\(error)", code: 125) }
+}
+
+// MARK: - start, reset
+
+func start(_ arguments: [String]) -> Int32 { startChapter(arguments, command: "start") }
+func reset(_ arguments: [String]) -> Int32 { startChapter(arguments + ["--force"], command: "reset") }
+
+func startChapter(_ arguments: [String], command: String) -> Int32 {
+    learnerCommand(command, arguments) { workspace in
+        let (chapter, flags): (Int, Set<String>)
+        switch chapterArguments(arguments, command: command, flags: ["--force"]) {
+        case .success(let parsed): (chapter, flags) = parsed
+        case .failure(let error): return fail(error.description, code: 64)
+        }
+        let current = workspace.read(workspace.learnerFile) ?? ""
+        let edited = current != (try workspace.base())
+        if edited && !flags.contains("--force") {
+            return fail("Sources/my-container/main.swift has your edits: `workshop start \(twoDigits(chapter)) --force` "
+                        + "(or `workshop reset \(twoDigits(chapter))`) replaces it and keeps a copy in .workshop/saved/", code: 1)
+        }
+        if edited {
+            let stamp = Int(Date().timeIntervalSince1970)
+            let copy = workspace.state.appendingPathComponent("saved/main-\(stamp).swift")
+            try workspace.write(current, to: copy)
+            print("your file was saved as \(copy.path)")
+        }
+        let starting = try workspace.startingPoint(chapter)
+        try workspace.write(starting, to: workspace.learnerFile)
+        try workspace.write(starting, to: workspace.state.appendingPathComponent("base.swift"))
+        try? FileManager.default.removeItem(at: workspace.state.appendingPathComponent("hints-\(twoDigits(chapter))"))
+        let todos = starting.split(separator: "\n").filter { $0.contains("// TODO(step\(twoDigits(chapter)))") }.count
+        print("""
+            Sources/my-container/main.swift is chapter \(twoDigits(chapter))'s starting point: \(todos) TODO(s) to write \
+            (\(workspace.chapterFile(chapter))).
+            Then: sudo swift run workshop check \(twoDigits(chapter))
+            """)
+        return 0
+    }
+}
+
+// MARK: - solution, hint, progress
+
+func solution(_ arguments: [String]) -> Int32 {
+    learnerCommand("solution", arguments) { workspace in
+        guard case .success(let (chapter, _)) = chapterArguments(arguments, command: "solution") else {
+            if case .failure(let error) = chapterArguments(arguments, command: "solution") { return fail(error.description, code: 64) }
+            return 64
+        }
+        let diff = Process()
+        diff.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        diff.currentDirectoryURL = workspace.root
+        diff.arguments = ["diff", "-u", "Sources/my-container/main.swift", "Sources/\(stepNames[chapter - 1])/main.swift"]
+        try diff.run()
+        diff.waitUntilExit()
+        return diff.terminationStatus <= 1 ? 0 : 125   // diff: 1 = they differ
+    }
+}
+
+/// The TODO texts of chapter NN's starting point, in order.
+func hints(_ workspace: Workspace, _ chapter: Int) throws -> [String] {
+    let tag = "// TODO(step\(twoDigits(chapter))): "
+    return try workspace.startingPoint(chapter).split(separator: "\n").compactMap { line in
+        line.range(of: tag).map { String(line[$0.upperBound...]) }
+    }
+}
+
+func hint(_ arguments: [String]) -> Int32 {
+    learnerCommand("hint", arguments) { workspace in
+        let chapter: Int
+        switch chapterArguments(arguments, command: "hint") {
+        case .success(let parsed): chapter = parsed.0
+        case .failure(let error): return fail(error.description, code: 64)
+        }
+        let all = try hints(workspace, chapter)
+        let counter = workspace.state.appendingPathComponent("hints-\(twoDigits(chapter))")
+        let given = Int(workspace.read(counter)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        let index = given % max(all.count, 1)
+        guard !all.isEmpty else { return fail("chapter \(twoDigits(chapter)) has no hints", code: 125) }
+        // Where that TODO still is in the learner's file, if it is.
+        let tag = "// TODO(step\(twoDigits(chapter))): " + all[index]
+        let lines = (workspace.read(workspace.learnerFile) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+        let place = lines.firstIndex { $0.contains(tag) }.map { " (Sources/my-container/main.swift:\($0 + 1))" } ?? ""
+        print("hint \(index + 1)/\(all.count)\(place): \(all[index])")
+        print("  more in \(workspace.chapterFile(chapter)), \"Walk through the new code\"; "
+              + (index + 1 < all.count ? "`workshop hint \(twoDigits(chapter))` again for the next" : "the whole answer: `workshop solution \(twoDigits(chapter))`"))
+        try workspace.write("\(given + 1)\n", to: counter)
+        return 0
+    }
+}
+
+func progress(_ arguments: [String]) -> Int32 {
+    learnerCommand("progress", arguments) { workspace in
+        guard arguments.isEmpty else { return fail("workshop progress takes no arguments", code: 64) }
+        let passed = Set((workspace.read(workspace.state.appendingPathComponent("passed")) ?? "").split(separator: "\n").map(String.init))
+        for (index, step) in stepNames.enumerated() {
+            let chapter = twoDigits(index + 1)
+            print("\(passed.contains(chapter) ? "✓" : "·") \(chapter) \(step.dropFirst(7))")
+        }
+        print("\(passed.count)/8 chapters checked (workshop check NN records a pass)")
+        return 0
+    }
+}
+
+// MARK: - check
+
+/// Runs a tool in the package; returns its exit status and everything it printed.
+func runTool(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// testPsSeesOnlyTheContainer → "ps sees only the container" (acronyms such as PID1 stay).
+func sentence(_ testName: String) -> String {
+    let name = testName.hasPrefix("test") ? String(testName.dropFirst(4)) : testName
+    var words: [String] = []
+    var word = ""
+    let characters = Array(name)
+    for (i, c) in characters.enumerated() {
+        let next = i + 1 < characters.count ? characters[i + 1] : nil
+        let previous = i > 0 ? characters[i - 1] : nil
+        // A new word at an upper-case letter after a lower-case one, or ending an acronym (PIDNamespace).
+        if !word.isEmpty, c.isUppercase && (previous?.isLowercase == true || previous?.isNumber == true
+            || (previous?.isUppercase == true && next?.isLowercase == true)) || c.isNumber && previous?.isLowercase == true {
+            words.append(word)
+            word = ""
+        }
+        word.append(c)
+    }
+    if !word.isEmpty { words.append(word) }
+    return words.map { $0.count > 1 && $0.dropFirst().contains(where: \.isUppercase) ? $0 : $0.lowercased() }
+        .joined(separator: " ")
+}
+
+/// One test's verdict, from XCTest's lines.
+struct CheckResult {
+    let name: String
+    var passed: Bool
+    var messages: [String]
+}
+
+/// XCTest (Linux) prints `Test Case 'Step02Tests.testX' started/passed/failed/skipped` and, per failed
+/// assertion, `file:line: error: Step02Tests.testX : message`.
+func parseTestOutput(_ output: String, className: String) -> [CheckResult] {
+    var results: [CheckResult] = []
+    var failures: [String: [String]] = [:]
+    let prefix = "Test Case '\(className)."
+    var last: (test: String, lines: Int)?   // a message may go on over lines (a value with newlines)
+    for line in output.split(separator: "\n").map(String.init) {
+        if let range = line.range(of: ": error: \(className).") {
+            let rest = line[range.upperBound...]
+            if let separator = rest.range(of: " : ") {
+                let test = String(rest[..<separator.lowerBound])
+                failures[test, default: []].append(String(rest[separator.upperBound...]))
+                last = (test, 1)
+            }
+            continue
+        }
+        if line.hasPrefix("Test Case '") || line.hasPrefix("Test Suite '") { last = nil }
+        if let (test, count) = last, count < 8 {
+            failures[test]![failures[test]!.count - 1] += "\n      " + line
+            last = (test, count + 1)
+        } else if line.hasPrefix(prefix), let quote = line.dropFirst(prefix.count).firstIndex(of: "'") {
+            let name = String(line.dropFirst(prefix.count)[..<quote])
+            let verdict = line[quote...]
+            if verdict.contains("' passed") { results.append(CheckResult(name: name, passed: true, messages: [])) }
+            if verdict.contains("' failed") || verdict.contains("' skipped") {
+                results.append(CheckResult(name: name, passed: false,
+                                           messages: verdict.contains("skipped") ? ["skipped (the checks need root)"] : []))
+            }
+        }
+    }
+    for index in results.indices { results[index].messages += failures[results[index].name] ?? [] }
+    return results
+}
+
+func check(_ arguments: [String]) -> Int32 {
+    learnerCommand("check", arguments) { workspace in
+        let (chapter, flags): (Int, Set<String>)
+        switch chapterArguments(arguments, command: "check", flags: ["--reference"]) {
+        case .success(let parsed): (chapter, flags) = parsed
+        case .failure(let error): return fail(error.description, code: 64)
+        }
+        guard geteuid() == 0 else {
+            return fail("the checks run containers and need root: sudo swift run workshop check \(twoDigits(chapter))", code: 125)
+        }
+        let reference = flags.contains("--reference")
+        let step = stepNames[chapter - 1]
+        let product = reference ? step : "my-container"
+        let started = Date()
+        // Build the program first and show only the compiler's errors.
+        let (built, buildOutput) = try runTool(["swift", "build", "--product", product], in: workspace.root)
+        guard built == 0 else {
+            let lines = buildOutput.split(separator: "\n", omittingEmptySubsequences: false)
+            var shown: [Substring] = []
+            for (i, line) in lines.enumerated() where line.contains("error:") {
+                shown += lines[i..<min(i + 3, lines.count)]   // the message, the source line, the caret
+            }
+            print((shown.isEmpty ? lines.suffix(20) : shown).joined(separator: "\n"))
+            print("✗ \(product) does not build: fix the errors above, then `workshop check \(twoDigits(chapter))` again")
+            return 1
+        }
+        let className = "Step\(twoDigits(chapter))Tests"
+        let (_, testOutput) = try runTool(
+            ["swift", "test", "--disable-swift-testing", "--filter", "\(className)/"], in: workspace.root,
+            environment: reference ? [:] : ["WORKSHOP_STEP_UNDER_TEST": "\(step)=my-container"])
+        let results = parseTestOutput(testOutput, className: className)
+        guard !results.isEmpty else {
+            print(testOutput.split(separator: "\n").suffix(30).joined(separator: "\n"))
+            return fail("the checks did not run (their output is above)", code: 125)
+        }
+        print("chapter \(twoDigits(chapter)): \(reference ? step + " (the reference)" : "your my-container in place of " + step)")
+        for result in results {
+            print("\(result.passed ? "✓" : "✗") \(sentence(result.name))")
+            for message in result.messages { print("    " + message) }
+        }
+        let failed = results.filter { !$0.passed }
+        print(String(format: "%d/%d checks passed in %.1f s", results.count - failed.count, results.count, Date().timeIntervalSince(started)))
+        if let first = failed.first, !reference {
+            let open = try hints(workspace, chapter).filter { (workspace.read(workspace.learnerFile) ?? "").contains("// TODO(step\(twoDigits(chapter))): " + $0) }
+            print("hint: \"\(sentence(first.name))\" is the first to fail"
+                  + (open.isEmpty ? "; compare with `workshop solution \(twoDigits(chapter))`"
+                                  : "; \(open.count) TODO(s) left, next: \(open[0]) (`workshop hint \(twoDigits(chapter))`)"))
+        }
+        if failed.isEmpty && !reference {
+            let file = workspace.state.appendingPathComponent("passed")
+            var passed = Set((workspace.read(file) ?? "").split(separator: "\n").map(String.init))
+            passed.insert(twoDigits(chapter))
+            try workspace.write(passed.sorted().joined(separator: "\n") + "\n", to: file)
+        }
+        return failed.isEmpty ? 0 : 1
+    }
+}
