@@ -290,12 +290,22 @@ func check(_ arguments: [String]) -> Int32 {
         // Build the program first and show only the compiler's errors.
         let (built, buildOutput) = try runTool(["swift", "build", "--product", product], in: workspace.root)
         guard built == 0 else {
-            let lines = buildOutput.split(separator: "\n", omittingEmptySubsequences: false)
-            var shown: [Substring] = []
-            for (i, line) in lines.enumerated() where line.contains("error:") {
-                shown += lines[i..<min(i + 3, lines.count)]   // the message, the source line, the caret
+            // Each `file:line:col: error: message` once (the compiler repeats them, with drawings),
+            // followed by that source line.
+            var shown: [String] = []
+            for line in buildOutput.split(separator: "\n").map(String.init) where line.hasPrefix("/") && line.contains(": error: ") {
+                if shown.contains(line) { continue }
+                shown.append(line)
+                let place = line.split(separator: ":")
+                if place.count > 2, let number = Int(place[1]),
+                   let source = workspace.read(URL(fileURLWithPath: String(place[0])))?.split(separator: "\n", omittingEmptySubsequences: false),
+                   number >= 1, number <= source.count {
+                    print(line + "\n    " + source[number - 1].trimmingCharacters(in: .whitespaces))
+                } else {
+                    print(line)
+                }
             }
-            print((shown.isEmpty ? lines.suffix(20) : shown).joined(separator: "\n"))
+            if shown.isEmpty { print(buildOutput.split(separator: "\n").suffix(20).joined(separator: "\n")) }
             print("✗ \(product) does not build: fix the errors above, then `workshop check \(twoDigits(chapter))` again")
             return 1
         }
