@@ -42,8 +42,8 @@ let package = Package(
         // whether it worked: the tests, `workshop attacks` and chapter 08's table use it.
         // (Foundation is fine here: it is never in a step's start path.)
         .target(name: "AttackMatrix"),
-        // The learner's and trainer's helper: `workshop attacks`, more subcommands to come.
-        .executableTarget(name: "workshop", dependencies: ["AttackMatrix", "Workshop"]),
+        // The learner's and trainer's helper: `workshop doctor`, `start`, `check`, `attacks`...
+        .executableTarget(name: "workshop", dependencies: ["AttackMatrix", "Workshop", "CArchiveLoader"]),
         // The learner's own runtime: `workshop start NN` writes chapter NN's starting point here
         // (the reference step with its new layer cut out), `workshop check NN` runs its checks on it.
         .executableTarget(name: "my-container", dependencies: ["Workshop", "CLinux"]),

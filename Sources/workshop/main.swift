@@ -1,5 +1,6 @@
 // workshop: the kit's helper for learners and trainers.
 //
+//   sudo swift run workshop doctor             # can every chapter run on this machine?
 //   sudo swift run workshop attacks            # the attack matrix, live, against the built steps
 //
 // One subcommand per job; each gets the words after its name and returns an exit code.
@@ -15,6 +16,14 @@ struct Subcommand {
 }
 
 let subcommands: [Subcommand] = [
+    Subcommand(name: "doctor", summary: "check that this machine can run every chapter, and say how to fix what it cannot",
+               usage: """
+               usage: workshop doctor [--tarball PATH]
+                 --tarball PATH  verify a copy of alpine-minirootfs-3.20.3-<arch>.tar.gz and keep it in
+                                 $WORKSHOP_HOME/downloads, for every later run (offline)
+               One line per check: ✓ fine, ✗ a chapter cannot run (with the command that fixes it), ! worth knowing.
+               Exit 0: every chapter can run here; 1: at least one ✗.
+               """, run: doctor),
     Subcommand(name: "attacks", summary: "run every attack against every step and print what each layer stops",
                usage: """
                usage: workshop attacks [--only ID,...] [--list] [--markdown] [-v]
