@@ -15,6 +15,7 @@ final class WorkshopCommandTests: StepTestCase {
         process.standardInput = FileHandle.nullDevice
         let running = RunningStep(process)
         try process.run()
+        running.startReading()
         return running.wait(timeout: 60)
     }
 
