@@ -400,8 +400,14 @@ final class DocCommandTests: StepTestCase {
         if expectation.ownTmp {
             // A tmpfs of its own on /tmp, in a mount namespace of its own: what the command writes
             // to the host's /tmp (step02 has no root of its own) goes away with it.
+            // The package (its built steps) and the tarball stay reachable if they live under /tmp (a
+            // clone there, as CI's may be): the real /tmp is kept at /mnt in that namespace and bound back.
+            let keep = [packageDirectory.path, (alpineTarball as NSString).deletingLastPathComponent]
+                .filter { $0.hasPrefix("/tmp/") }.map { "'\($0)'" }.joined(separator: " ")
             arguments = ["/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                         "mount -t tmpfs tmpfs /tmp && exec \"$@\"", "sh"] + arguments
+                         "mount --rbind /tmp /mnt && mount -t tmpfs tmpfs /tmp && for p in \(keep); do "
+                         + "mkdir -p \"$p\" && mount --rbind \"/mnt${p#/tmp}\" \"$p\" || exit 125; done && exec \"$@\"",
+                         "sh"] + arguments
         }
         if expectation.session { arguments = ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--uts", "--"] + arguments }
         process.executableURL = URL(fileURLWithPath: arguments[0])
