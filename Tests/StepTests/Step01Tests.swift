@@ -37,7 +37,9 @@ final class Step01Tests: StepTestCase {
             XCTAssertEqual(empty.status, 127, "\(step): an empty command name should exit 127, saw \(empty.status): \(empty.stderr)")
             // (A first run in a fresh state directory may also say that it kept a copy of the image.)
             let errors = empty.stderr.split(separator: "\n").filter { !$0.hasPrefix("workshop: ") }
-            XCTAssertEqual(errors, ["\(step): error: exec \"\": executable file not found in $PATH"],
+            // The program names itself (the learner's is my-container under `workshop check 01`).
+            let name = stepUnderTest.binary(for: step)
+            XCTAssertEqual(errors, ["\(name): error: exec \"\": executable file not found in $PATH"],
                            "\(step): one error line expected, saw \(empty.stderr)")
         }
     }
@@ -77,7 +79,8 @@ final class Step01Tests: StepTestCase {
         for step in steps(from: 1) {
             let result = try run(step, ["--help"])
             XCTAssertEqual(result.status, 0, "\(step) --help: exit status: \(result.stderr)")
-            expect(result.stdout.contains("USAGE: \(step)"), step: step, property: "--help's output", expected: "USAGE: \(step)",
+            let name = stepUnderTest.binary(for: step)   // my-container under `workshop check 01`
+            expect(result.stdout.contains("USAGE: \(name)"), step: step, property: "--help's output", expected: "USAGE: \(name)",
                    seen: result.stdout)
         }
     }
