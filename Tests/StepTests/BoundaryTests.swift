@@ -288,14 +288,7 @@ final class BoundaryTests: StepTestCase {
                 return 3;
             }
             """
-        try source.write(toFile: directory + "/tiocsti.c", atomically: true, encoding: .utf8)
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gcc.arguments = ["gcc", "-static", "-O2", "-o", directory + "/tiocsti", directory + "/tiocsti.c"]
-        try gcc.run()
-        gcc.waitUntilExit()
-        XCTAssertEqual(gcc.terminationStatus, 0, "gcc -static failed (apt-get install gcc libc6-dev)")
-        return directory + "/tiocsti"
+        return try buildStaticProbe(source, named: "tiocsti", in: directory)
     }
 
     private func processes(matching token: String) -> [pid_t] {

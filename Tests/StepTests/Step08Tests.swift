@@ -213,13 +213,6 @@ final class Step08Tests: StepTestCase {
                 return 0;
             }
             """
-        try source.write(toFile: directory + "/probe.c", atomically: true, encoding: .utf8)
-        let gcc = Process()
-        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gcc.arguments = ["gcc", "-static", "-O2", "-o", directory + "/probe", directory + "/probe.c"]
-        try gcc.run()
-        gcc.waitUntilExit()
-        XCTAssertEqual(gcc.terminationStatus, 0, "gcc -static failed (apt-get install gcc libc6-dev)")
-        return directory + "/probe"
+        return try buildStaticProbe(source, named: "probe", in: directory)
     }
 }

@@ -484,3 +484,15 @@ func containerPID(_ running: RunningStep, step: String, file: StaticString = #fi
     try unwrap(running.containerPID(), step: step, property: "the container's PID (a child of the runtime that exec'd the command)",
                expected: "one within 10 s", file: file, line: line)
 }
+
+/// Compiles a C probe with `gcc -static` into DIRECTORY/NAME: it runs inside Alpine (musl) and in
+/// steps without a root of their own alike.
+func buildStaticProbe(_ source: String, named name: String, in directory: String,
+                      file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    try source.write(toFile: directory + "/" + name + ".c", atomically: true, encoding: .utf8)
+    let result = try runHostCommand(["/usr/bin/env", "gcc", "-static", "-O2", "-o", directory + "/" + name,
+                                     directory + "/" + name + ".c"])
+    XCTAssertEqual(result.status, 0, "gcc -static \(name).c failed (apt-get install gcc libc6-dev): \(result.stderr)",
+                   file: file, line: line)
+    return directory + "/" + name
+}
