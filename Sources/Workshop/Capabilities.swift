@@ -75,26 +75,3 @@ public struct CapabilitySet: Equatable, Sendable, CustomStringConvertible {
             .joined(separator: " ")
     }
 }
-
-// The three moves of step06, in the order that works:
-//  1. shrink the bounding set (needs CAP_SETPCAP, which step 3 may take away);
-//  2. clear the ambient set (ambient caps survive exec for non-root programs);
-//  3. capset: effective = permitted = the set, inheritable = none.
-
-/// prctl(PR_CAPBSET_DROP) for every capability not in `keep`: after this no
-/// program we exec, not even a setuid-root one, can ever get them back.
-public func dropBoundingCapabilities(keeping keep: CapabilitySet) throws {
-    for number in 0...CapabilitySet.lastCapability() where !keep.contains(number) {
-        try check(ws_prctl(WS_PR_CAPBSET_DROP, UInt(number), 0, 0, 0), "prctl(PR_CAPBSET_DROP, \(number))")
-    }
-}
-
-/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).
-public func clearAmbientCapabilities() throws {
-    try check(ws_prctl(WS_PR_CAP_AMBIENT, UInt(WS_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0), "clear ambient capabilities")
-}
-
-/// capset(2), version 3 (two 32-bit words per set).
-public func setCapabilities(effective: CapabilitySet, permitted: CapabilitySet, inheritable: CapabilitySet) throws {
-    try check(ws_capset(effective.mask, permitted.mask, inheritable.mask), "capset")
-}

@@ -33,13 +33,3 @@ public struct IDMapping: Equatable, Sendable, CustomStringConvertible {
         return nil
     }
 }
-
-/// Writes the child's uid and gid maps. Only the parent (outside the new user
-/// namespace) can; the child waits on the sync pipe until this is done.
-public func writeIDMaps(pid: pid_t, uids: [IDMapping], gids: [IDMapping]) throws {
-    try writeFile("/proc/\(pid)/uid_map", uids.map(\.description).joined(separator: "\n") + "\n")
-    // A privileged parent may leave setgroups(2) allowed; an unprivileged one
-    // must write "deny" here before it is allowed to write gid_map.
-    try writeFile("/proc/\(pid)/setgroups", "allow")
-    try writeFile("/proc/\(pid)/gid_map", gids.map(\.description).joined(separator: "\n") + "\n")
-}

@@ -194,20 +194,25 @@ public struct StepOptions: Sendable {
     public var users = UserOptions()
     public var security = SecurityOptions()
     public var command = CommandOptions()
+    /// Values of the options a program adds of its own (`parseCommandLine(…, adding:)`), by name.
+    public var added: [String: String] = [:]
 
     public init() {}
 
     /// Parses CommandLine.arguments. A bad one is one line on stderr and exit 64;
     /// --help prints the help and exits 0.
-    public static func parseCommandLine(abstract: String, groups: [OptionGroup], fileID: String = #fileID) -> StepOptions {
-        parseCommandLine(step: stepName(fileID: fileID), abstract: abstract, groups: groups)
+    /// `adding`: options of the program's own, after the groups' (their `set` stores the value in `added`).
+    public static func parseCommandLine(abstract: String, groups: [OptionGroup], adding: [OptionSpec] = [],
+                                        fileID: String = #fileID) -> StepOptions {
+        parseCommandLine(step: stepName(fileID: fileID), abstract: abstract, groups: groups, adding: adding)
     }
 
-    public static func parseCommandLine(step: String, abstract: String, groups: [OptionGroup]) -> StepOptions {
+    public static func parseCommandLine(step: String, abstract: String, groups: [OptionGroup],
+                                        adding: [OptionSpec] = []) -> StepOptions {
         do {
-            return try parse(Array(CommandLine.arguments.dropFirst()), groups: groups)
+            return try parse(Array(CommandLine.arguments.dropFirst()), groups: groups, adding: adding)
         } catch is HelpRequest {
-            print(help(step: step, abstract: abstract, groups: groups), terminator: "")
+            print(help(step: step, abstract: abstract, groups: groups, adding: adding), terminator: "")
             exit(0)
         } catch {
             writeLine(to: STDERR_FILENO, "\(step): error: \(error) (see --help)")
@@ -217,9 +222,9 @@ public struct StepOptions: Sendable {
 
     /// `[options] [--] [command [args...]]`: options until the first word that is
     /// not one (or `--`); everything from there on belongs to the command.
-    public static func parse(_ arguments: [String], groups: [OptionGroup]) throws -> StepOptions {
+    public static func parse(_ arguments: [String], groups: [OptionGroup], adding: [OptionSpec] = []) throws -> StepOptions {
         var options = StepOptions()
-        let known = OptionSpec.all.filter { groups.contains($0.group) }
+        let known = OptionSpec.all.filter { groups.contains($0.group) } + adding
         // `swift run stepNN -- --stats sh` hands us "--", "--stats", "sh" (SwiftPM 6 passes
         // its own separator on): a leading "--" is swift run's, not the end of our options.
         var index = arguments.first == "--" ? 1 : 0
@@ -278,12 +283,12 @@ public struct StepOptions: Sendable {
     }
 
     /// The --help screen.
-    public static func help(step: String, abstract: String, groups: [OptionGroup]) -> String {
+    public static func help(step: String, abstract: String, groups: [OptionGroup], adding: [OptionSpec] = []) -> String {
         var lines = wrap("OVERVIEW: " + abstract, width: 80, indent: "")
         lines += ["", "USAGE: \(step) [<options>] [--] [<command> ...]", "", "ARGUMENTS:"]
         lines += column("<command>", "The command to run in the container, with its arguments (default: /bin/sh).")
         lines += ["", "OPTIONS:"]
-        for spec in OptionSpec.all where groups.contains(spec.group) {
+        for spec in OptionSpec.all.filter({ groups.contains($0.group) }) + adding {
             let names = (spec.short.map { $0 + ", " } ?? "") + spec.name + (spec.valueName.map { " <\($0)>" } ?? "")
             lines += column(names, spec.help)
         }
@@ -326,8 +331,10 @@ public struct UsageError: Error, CustomStringConvertible {
 
 struct HelpRequest: Error {}
 
-/// One option: its group, names, value and what it sets.
-struct OptionSpec: Sendable {
+/// One option: its group, names, value and what it sets. A program adds options of its own with
+/// `parseCommandLine(…, adding: [OptionSpec(…) { options, value in options.added["--name"] = value }])`;
+/// `set` throws UsageError for a bad value (one line, exit 64).
+public struct OptionSpec: Sendable {
     var group: OptionGroup
     var name: String
     var short: String?
@@ -336,7 +343,7 @@ struct OptionSpec: Sendable {
     var help: String
     var set: @Sendable (inout StepOptions, String) throws -> Void
 
-    init(_ group: OptionGroup, _ name: String, short: String? = nil, value: String? = nil, help: String,
+    public init(_ group: OptionGroup, _ name: String, short: String? = nil, value: String? = nil, help: String,
          set: @escaping @Sendable (inout StepOptions, String) throws -> Void) {
         (self.group, self.name, self.short, self.valueName, self.help, self.set) = (group, name, short, value, help, set)
     }

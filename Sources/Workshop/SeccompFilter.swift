@@ -189,16 +189,16 @@ public enum SeccompFilter {
 
     // MARK: Return values (linux/seccomp.h) and classic BPF opcodes (linux/bpf_common.h)
 
-    static let killProcess: UInt32 = 0x8000_0000
-    static let allow: UInt32 = 0x7fff_0000
-    static func fail(_ errno: Int32) -> UInt32 { 0x0005_0000 | UInt32(errno & 0xffff) }   // SECCOMP_RET_ERRNO
+    public static let killProcess: UInt32 = 0x8000_0000
+    public static let allow: UInt32 = 0x7fff_0000
+    public static func fail(_ errno: Int32) -> UInt32 { 0x0005_0000 | UInt32(errno & 0xffff) }   // SECCOMP_RET_ERRNO
 
-    static let loadWord: UInt16 = 0x20        // BPF_LD | BPF_W | BPF_ABS: A = data[k]
-    static let jumpIfEqual: UInt16 = 0x15     // BPF_JMP | BPF_JEQ | BPF_K
-    static let jumpIfAbove: UInt16 = 0x25     // BPF_JMP | BPF_JGT | BPF_K
-    static let jumpIfAtLeast: UInt16 = 0x35   // BPF_JMP | BPF_JGE | BPF_K
-    static let jumpIfAnyBit: UInt16 = 0x45    // BPF_JMP | BPF_JSET | BPF_K
-    static let returnValue: UInt16 = 0x06     // BPF_RET | BPF_K
+    public static let loadWord: UInt16 = 0x20        // BPF_LD | BPF_W | BPF_ABS: A = data[k]
+    public static let jumpIfEqual: UInt16 = 0x15     // BPF_JMP | BPF_JEQ | BPF_K
+    public static let jumpIfAbove: UInt16 = 0x25     // BPF_JMP | BPF_JGT | BPF_K
+    public static let jumpIfAtLeast: UInt16 = 0x35   // BPF_JMP | BPF_JGE | BPF_K
+    public static let jumpIfAnyBit: UInt16 = 0x45    // BPF_JMP | BPF_JSET | BPF_K
+    public static let returnValue: UInt16 = 0x06     // BPF_RET | BPF_K
 
     // MARK: The program
 

@@ -109,10 +109,15 @@ exitOnFailure {
         // [/step03]
 
         // [step06] drop every capability outside the set, in this order
-        try dropBoundingCapabilities(keeping: capabilities)   // 1. bounding set (needs CAP_SETPCAP: first)
-        try clearAmbientCapabilities()                          // 2. ambient set
-        try setCapabilities(effective: capabilities, permitted: capabilities,   // 3. capset(2)
-                            inheritable: CapabilitySet(mask: 0))
+        // 1. the bounding set: no program we exec, not even a setuid-root one, can get them back
+        //    (dropping needs CAP_SETPCAP, which move 3 may take away: so this goes first)
+        for number in 0...CapabilitySet.lastCapability() where !capabilities.contains(number) {
+            try check(ws_prctl(WS_PR_CAPBSET_DROP, UInt(number), 0, 0, 0), "prctl(PR_CAPBSET_DROP, \(number))")
+        }
+        // 2. the ambient set: ambient capabilities survive exec for non-root programs
+        try check(ws_prctl(WS_PR_CAP_AMBIENT, UInt(WS_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0), "clear the ambient set")
+        // 3. capset(2): effective = permitted = the set, inheritable = none
+        try check(ws_capset(capabilities.mask, capabilities.mask, 0), "capset")
         // [/step06]
 
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),

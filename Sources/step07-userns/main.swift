@@ -129,10 +129,15 @@ exitOnFailure {
         // [/step03]
 
         // [step06] drop every capability outside the set, in this order
-        try dropBoundingCapabilities(keeping: capabilities)   // 1. bounding set (needs CAP_SETPCAP: first)
-        try clearAmbientCapabilities()                          // 2. ambient set
-        try setCapabilities(effective: capabilities, permitted: capabilities,   // 3. capset(2)
-                            inheritable: CapabilitySet(mask: 0))
+        // 1. the bounding set: no program we exec, not even a setuid-root one, can get them back
+        //    (dropping needs CAP_SETPCAP, which move 3 may take away: so this goes first)
+        for number in 0...CapabilitySet.lastCapability() where !capabilities.contains(number) {
+            try check(ws_prctl(WS_PR_CAPBSET_DROP, UInt(number), 0, 0, 0), "prctl(PR_CAPBSET_DROP, \(number))")
+        }
+        // 2. the ambient set: ambient capabilities survive exec for non-root programs
+        try check(ws_prctl(WS_PR_CAP_AMBIENT, UInt(WS_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0), "clear the ambient set")
+        // 3. capset(2): effective = permitted = the set, inheritable = none
+        try check(ws_capset(capabilities.mask, capabilities.mask, 0), "capset")
         // [/step06]
 
         try execute(options.command.command, environment: containerEnvironment(hostname: options.namespaces.hostname),
@@ -150,7 +155,12 @@ exitOnFailure {
     // [/step05]
 
     // [step07] only a process outside the user namespace can write its id maps
-    try writeIDMaps(pid: container.pid, uids: options.users.uidMap, gids: options.users.gidMap)
+    // One line per range, "container-id host-id count"; each file can be written once.
+    try writeFile("/proc/\(container.pid)/uid_map", options.users.uidMap.map(\.description).joined(separator: "\n"))
+    // A privileged parent may leave setgroups(2) allowed; an unprivileged one
+    // must write "deny" here before it may write gid_map.
+    try writeFile("/proc/\(container.pid)/setgroups", "allow")
+    try writeFile("/proc/\(container.pid)/gid_map", options.users.gidMap.map(\.description).joined(separator: "\n"))
     // [/step07]
 
     narrator.namespaces(options.namespaces, pid: container.pid)   // [step02]

@@ -46,4 +46,65 @@ for chapter in "${chapters[@]}"; do
         echo "ok   chapter $chapter: --reference $(tail -1 "$saved/out")"
     fi
 done
+
+# The "Extend it" exercises (02-08; chapter 01's is a look, nothing kept): the answer in
+# Chapters/solutions/NN.md (its diff) applied to the kit's stepNN makes `workshop check NN --extend`
+# pass, and the solution page's `swift run my-container` commands give what the page says
+# (DocCommandTests with WORKSHOP_DOC_SOLUTION); every wrong answer in Tests/Learner/wrong/NN-*.diff
+# fails it; the kit's stepNN fails it too (`--reference`; swift test proves that as well).
+for chapter in "${chapters[@]}"; do
+    [ "$chapter" = 01 ] && continue
+    "$workshop" start "$chapter" --extend --force >/dev/null
+    if ! "$workshop" solution "$chapter" --extend --diff | git apply -; then
+        echo "FAIL chapter $chapter: the answer in Chapters/solutions/$chapter.md does not apply to step $chapter"
+        failures=$((failures + 1))
+        continue
+    fi
+    start=$(date +%s%N)
+    status=0
+    "$workshop" check "$chapter" --extend > "$saved/out" 2>&1 || status=$?
+    milliseconds=$(( ($(date +%s%N) - start) / 1000000 ))
+    if [ "$status" -ne 0 ]; then
+        echo "FAIL chapter $chapter: its extension check should pass with the answer applied (exit $status):"
+        cat "$saved/out"
+        failures=$((failures + 1))
+    else
+        echo "ok   chapter $chapter: the answer passes the extension check ($(grep -c '^✓ ' "$saved/out") ✓) in ${milliseconds} ms"
+    fi
+    if grep -q 'swift run my-container' "Chapters/solutions/$chapter.md"; then
+        status=0
+        WORKSHOP_DOC_SOLUTION=$chapter swift test --skip-build --disable-swift-testing \
+            --filter DocCommandTests/testEveryDocumentedCommandRunsAsWritten > "$saved/out" 2>&1 || status=$?
+        if [ "$status" -ne 0 ]; then
+            echo "FAIL chapter $chapter: the commands of Chapters/solutions/$chapter.md, run with the answer built:"
+            grep -E 'error|doc commands' "$saved/out"
+            failures=$((failures + 1))
+        else
+            echo "ok   chapter $chapter: $(grep -o 'doc commands of .*' "$saved/out")"
+        fi
+    fi
+    for wrong in Tests/Learner/wrong/"$chapter"-*.diff; do
+        [ -e "$wrong" ] || continue
+        "$workshop" start "$chapter" --extend --force >/dev/null
+        git apply "$wrong"
+        status=0
+        "$workshop" check "$chapter" --extend > "$saved/out" 2>&1 || status=$?
+        if [ "$status" -ne 1 ] || grep -q 'does not build' "$saved/out"; then
+            echo "FAIL chapter $chapter: the wrong answer $wrong should build and fail the extension check (exit $status):"
+            cat "$saved/out"
+            failures=$((failures + 1))
+        else
+            echo "ok   chapter $chapter: the wrong answer $(basename "$wrong" .diff) fails $(grep -c '^✗ ' "$saved/out") check(s)"
+        fi
+    done
+    status=0
+    "$workshop" check "$chapter" --extend --reference > "$saved/out" 2>&1 || status=$?
+    if [ "$status" -ne 1 ]; then
+        echo "FAIL chapter $chapter: the kit's step $chapter has no extension: its check should fail (exit $status):"
+        cat "$saved/out"
+        failures=$((failures + 1))
+    else
+        echo "ok   chapter $chapter: the kit's step fails the extension check, as it should"
+    fi
+done
 exit $((failures > 0))

@@ -41,7 +41,7 @@ SF=Sources/Workshop/SeccompFilter.swift IM=Sources/Workshop/Image.swift ID=Sourc
 T=StepTests
 # Calls that span two lines (deleted whole), and one that several steps share.
 HOSTNAME_CALL=$'try check(sethostname(options.namespaces.hostname, options.namespaces.hostname.utf8.count),\n                  "sethostname")'
-CAPSET=$'try setCapabilities(effective: capabilities, permitted: capabilities,   // 3. capset(2)\n                            inheritable: CapabilitySet(mask: 0))'
+CAPSET='try check(ws_capset(capabilities.mask, capabilities.mask, 0), "capset")'
 RPRIVATE='try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")'
 
 # step02: namespaces, hostname, private propagation, /proc, lo
@@ -82,20 +82,20 @@ mutation s05-pids        $CG 'try writeFile(path, value)' 'if file != "pids.max"
 mutation s05-memory      $CG 'try writeFile(path, value)' 'if !file.hasPrefix("memory.") { try writeFile(path, value) }' "$T.Step05Tests/testMemoryLimitOOMKills"
 mutation s08-add         $S8 'try group.add(container.pid)' '' "$T.LaterStepsTests"
 # step06: capabilities
-mutation s06-bounding    $S6 'try dropBoundingCapabilities(keeping: capabilities)' '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
+mutation s06-bounding    $S6 'try check(ws_prctl(WS_PR_CAPBSET_DROP, UInt(number), 0, 0, 0), "prctl(PR_CAPBSET_DROP, \(number))")' '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
 mutation s06-capset      $S6 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
 # step07: the user namespace
 mutation s07-newuser     $S7 'flags |= WS_CLONE_NEWUSER' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setgroups   $S7 'try check(setgroups(0, nil), "setgroups")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setgid      $S7 'try check(setgid(0), "setgid(0)")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setuid      $S7 'try check(setuid(0), "setuid(0)")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
-mutation s07-uidmap      $ID 'try writeFile("/proc/\(pid)/uid_map", uids.map(\.description).joined(separator: "\n") + "\n")' 'try writeFile("/proc/\(pid)/uid_map", "0 0 65536\n")' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
+mutation s07-uidmap      $S7 'try writeFile("/proc/\(container.pid)/uid_map", options.users.uidMap.map(\.description).joined(separator: "\n"))' 'try writeFile("/proc/\(container.pid)/uid_map", "0 0 65536\n")' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s08-newuser     $S8 'flags |= WS_CLONE_NEWUSER' '' "$T.LaterStepsTests"
 # step08: no_new_privs and the filter
 mutation s08-nnp         $S8 'try check(ws_prctl(WS_PR_SET_NO_NEW_PRIVS' '' "$T.Step08Tests/testSeccompIsOn"
 mutation s08-seccomp     $S8 'try SeccompFilter.install(filter)' '' "$T.Step08Tests/testSeccompIsOn"
 # equivalent: nothing observable changes (see README.md); run to show it, not counted
-mutation s06-ambient     $S6 'try clearAmbientCapabilities()' '' "$T.Step06Tests|$T.LaterStepsTests" equiv
+mutation s06-ambient     $S6 'try check(ws_prctl(WS_PR_CAP_AMBIENT, UInt(WS_PR_CAP_AMBIENT_CLEAR_ALL), 0, 0, 0), "clear the ambient set")' '' "$T.Step06Tests|$T.LaterStepsTests" equiv
 mutation s07-rprivate    $S7 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakToASharedHost" equiv
 mutation s08-capset      $S8 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault|$T.LaterStepsTests" equiv
 mutation s04-chdir-after $S4 $'try check(chdir("/"), "chdir /")\n        if options.filesystem.tryEscape' 'if options.filesystem.tryEscape' "$T.Step03Tests/testWorkingDirectoryIsTheNewRoot|$T.Step04Tests" equiv

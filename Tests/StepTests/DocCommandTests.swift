@@ -53,8 +53,6 @@ private let otherCommandsNotRun: [String: String] = [
         "installs packages on the host (the kit's build already needs them)",
     "sudo apt-get install -y libarchive-dev iproute2 util-linux procps psmisc":
         "installs packages on the host (the kit's build already needs them)",
-    "ls /tmp/made-inside                                            # on the host: No such file":
-        "the exercise's look at the host's /tmp: the reference step02 has no /tmp of its own (the command before it runs in a /tmp of the test's own)",
     "uname -r": "shows the kernel version: `workshop doctor` checks it (WorkshopCommandTests)",
     "stat -fc %T /sys/fs/cgroup": "shows the cgroup layout: `workshop doctor` checks it (WorkshopCommandTests)",
     "swift --version": "shows the toolchain: `workshop doctor` checks it (WorkshopCommandTests)",
@@ -197,7 +195,18 @@ func documentedFiles() -> [String] {
     let chapters = ((try? FileManager.default.contentsOfDirectory(atPath: packageDirectory.path + "/Chapters")) ?? [])
         .filter { $0.hasSuffix(".md") && $0.first?.isNumber == true }   // 00-08, not TRAINER.md
         .sorted().map { "Chapters/" + $0 }
-    return ["README.md"] + chapters
+    let solutions = ((try? FileManager.default.contentsOfDirectory(atPath: packageDirectory.path + "/Chapters/solutions")) ?? [])
+        .filter { $0.hasSuffix(".md") }.sorted().map { "Chapters/solutions/" + $0 }
+    return ["README.md"] + chapters + solutions
+}
+
+/// The solution pages show the learner's program with the answer applied (`swift run my-container …`):
+/// Tests/Learner/run.sh builds that program and runs them with WORKSHOP_DOC_SOLUTION=NN (only
+/// Chapters/solutions/NN.md's). In the ordinary run my-container is chapter 01's starting point.
+private let solutionUnderTest = ProcessInfo.processInfo.environment["WORKSHOP_DOC_SOLUTION"]
+
+private func runsTheLearnersProgram(_ command: DocCommand) -> Bool {
+    command.file.hasPrefix("Chapters/solutions/") && command.text.contains("swift run my-container")
 }
 
 /// Every command of one markdown file, with what its annotations expect.
@@ -352,6 +361,14 @@ final class DocCommandTests: StepTestCase {
         var commands: [(DocCommand, DocExpectation)] = []
         for file in documentedFiles() { commands += try docCommands(in: file) }
         XCTAssertGreaterThan(commands.count, 50, "the parser found too few commands")
+        if let chapter = solutionUnderTest {
+            let page = "Chapters/solutions/\(chapter).md"
+            let mine = commands.filter { $0.0.file == page && runsTheLearnersProgram($0.0) }
+            XCTAssertFalse(mine.isEmpty, "\(page): no `swift run my-container` command to run with the solution applied")
+            for (command, expectation) in mine { try check(command, script: command.text, expectation, tools: tools, home: home) }
+            print("doc commands of \(page) run with the solution applied: \(mine.count)")
+            return
+        }
 
         var run = 0, listed = 0
         var usedListings = Set<String>()
@@ -366,6 +383,10 @@ final class DocCommandTests: StepTestCase {
                     .map { $0.0.text }.joined(separator: "\n")
                 try check(command, script: script, expectation, tools: tools, home: home)
                 run += 1
+                continue
+            }
+            if runsTheLearnersProgram(command) {
+                listed += 1   // the reason: see solutionUnderTest
                 continue
             }
             if command.runsTheKit {
