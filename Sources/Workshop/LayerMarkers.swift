@@ -64,7 +64,7 @@ public enum LayerMarkers {
     /// True for the lines `startingPoint` writes in place of a region.
     public static func isTODO(_ line: String) -> Bool {
         let body = line.drop { $0 == " " }
-        return body.hasPrefix("// TODO(step") || body.hasPrefix("//   (see Chapters/")
+        return body.hasPrefix("// TODO(step") || body.hasPrefix("//   ")
     }
 
     /// The regions of `step` in `source`: each one's lines, markers included (a block), or the single lines.
@@ -97,34 +97,48 @@ public enum LayerMarkers {
     }
 
     /// The learner's starting point for `step`: the reference step with that step's regions cut out,
-    /// each replaced by a TODO block naming the chapter, and its stubs made code.
+    /// each replaced by a TODO block naming the chapter, and its stubs made code. A block's own comments
+    /// (what each move does, and why) stay in its TODO; its code is what the learner writes.
     public static func startingPoint(of source: String, step: Int, chapter: String) -> String {
         let tag = "step" + (step < 10 ? "0" : "") + String(step)
-        func todo(_ text: String, _ indent: String) -> [String] {
-            [indent + "// TODO(\(tag)): " + (text.isEmpty ? "write this line" : text),
-             indent + "//   (see \(chapter), \"Walk through the new code\")"]
-        }
+        let see = "//   (see \(chapter), \"Walk through the new code\")"
         var output: [String] = []
         var depth = 0
         var inSingles = false
+        var blockIndent = ""
+        var stubs: [String] = []   // the block's stubs, written after its TODO
         for line in source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             let kind = parse(line)
             if depth > 0 {
                 switch kind {
                 case .open: depth += 1
-                case .close: depth -= 1
-                case .stub(let n, let code, let indent) where n == step && depth == 1: output.append(indent + code)
+                case .close:
+                    depth -= 1
+                    if depth == 0 { output += [blockIndent + see] + stubs }
+                case .stub(let n, let code, let indent) where n == step && depth == 1:
+                    stubs.append(indent + code)
+                case .plain where depth == 1:
+                    // A comment line of the block's own: the learner's guide to what to write.
+                    let body = line.drop { $0 == " " }
+                    if body.hasPrefix("//") {
+                        let text = body.dropFirst(2)
+                        output.append(blockIndent + "//   " + (text.hasPrefix(" ") ? text.dropFirst() : text))
+                    }
                 default: break
                 }
                 continue
             }
             switch kind {
             case .open(let n, let text, let indent) where n == step:
-                output += todo(text, indent)
+                output.append(indent + "// TODO(\(tag)): " + text)
+                blockIndent = indent
+                stubs = []
                 depth = 1
                 inSingles = false
             case .single(let n, let text, let indent) where n == step:
-                if !inSingles { output += todo(text, indent) }
+                if !inSingles {
+                    output += [indent + "// TODO(\(tag)): " + (text.isEmpty ? singleLineTask(line) : text), indent + see]
+                }
                 inSingles = true
             default:
                 output.append(line)
@@ -132,5 +146,14 @@ public enum LayerMarkers {
             }
         }
         return output.joined(separator: "\n")
+    }
+
+    /// What an unexplained marked line is for: the narration (plumbing) names its call.
+    static func singleLineTask(_ line: String) -> String {
+        let code = line.drop { $0 == " " }
+        if code.hasPrefix("narrator."), let open = code.firstIndex(of: "(") {
+            return "tell the learner what the layer did: \(code[..<open])(…) (Workshop/Narration.swift)"
+        }
+        return "write this line"
     }
 }

@@ -23,6 +23,7 @@ exitOnFailure {
     try requireRoot()
 
     // TODO(step01): clone(2) a child that runs the command; SIGCHLD tells us when it exits
+    //   ── Here we are the child. It runs the command in place of itself. ──
     //   (see Chapters/01-clone.md, "Walk through the new code")
     throw Failure("step01 is not written yet: see Chapters/01-clone.md")
 }
