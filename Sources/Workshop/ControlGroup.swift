@@ -111,6 +111,10 @@ public final class ControlGroup {
         return name
     }()
 
+    /// Makes the group's directories: `workshop/<id>` in the one v2 tree, or in each v1 controller's
+    /// hierarchy (on v2 after handing the controllers down). Removed when the runtime exits, whatever
+    /// happens. Nothing is limited yet: the step writes the limit files (`write`). `limits` is what it
+    /// will write, for the narration and --stats.
     public init(id: String, limits: CgroupLimits) throws {
         self.id = id
         self.limits = limits
@@ -127,13 +131,21 @@ public final class ControlGroup {
         for mount in Set(mounts.values).sorted() {
             try ControlGroup.makeGroup(in: mount, id: id, v2: layout.isV2)
         }
-        for (controller, file, value) in limits.files(for: layout) {
-            let path = directories[controller]! + "/" + file
-            if file.hasPrefix("memory.memsw") || file == "memory.swap.max", !fileExists(path) { continue }  // no swap accounting
-            try writeFile(path, value)
-            written.append("\(file) = \(value)")
-        }
     }
+
+    /// Writes one of the group's files: `write("cpu", "cpu.max", "10000 100000")` (the controller
+    /// says which v1 hierarchy; on v2 there is one directory). `ifPresent`: skip a file this kernel
+    /// lacks (the swap files, without swap accounting).
+    public func write(_ controller: String, _ file: String, _ value: String, ifPresent: Bool = false) throws {
+        guard let directory = directories[controller] else { throw Failure("no '\(controller)' controller for the group") }
+        let path = directory + "/" + file
+        if ifPresent && !fileExists(path) { return }
+        try writeFile(path, value)
+        written.append("\(file) = \(value)")
+    }
+
+    /// Each directory of the group once (v2: one; v1: one per hierarchy): where cgroup.procs is.
+    public var uniqueDirectories: [String] { Set(directories.values).sorted() }
 
     /// The directory each controller's groups live in (its hierarchy's mount point).
     static func hierarchies(_ layout: CgroupLayout) throws -> [String: String] {
@@ -229,13 +241,6 @@ public final class ControlGroup {
         guard layout.isV2, let directory = directories["cpu"] else { return nil }
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         return fd >= 0 ? fd : nil
-    }
-
-    /// Moves a process in: one write of its PID to cgroup.procs in each hierarchy.
-    public func add(_ pid: pid_t) throws {
-        for directory in Set(directories.values).sorted() {
-            try writeFile(directory + "/cgroup.procs", "\(pid)")
-        }
     }
 
     /// Reads the group's accounting.

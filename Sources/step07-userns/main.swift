@@ -57,7 +57,26 @@ exitOnFailure {
     // [step05] the control group, made before the child exists
     let limits = CgroupLimits(cpus: options.resources.cpus, memory: options.resources.memory?.bytes,
                               pids: options.resources.pidsLimit)
+    // Its directories: workshop/<id> in the one v2 tree, or in each v1 controller's hierarchy.
     let group = try ControlGroup(id: run.id, limits: limits)
+    // The limits are files in it; v2 and v1 name them differently (the table above).
+    // CPU: run time per period, in µs (10% of one CPU: 10000 of every 100000).
+    if group.layout.isV2 {
+        try group.write("cpu", "cpu.max", "\(limits.cpuQuota) \(CgroupLimits.cpuPeriod)")
+    } else {
+        try group.write("cpu", "cpu.cfs_period_us", "\(CgroupLimits.cpuPeriod)")
+        try group.write("cpu", "cpu.cfs_quota_us", "\(limits.cpuQuota)")
+    }
+    // Memory: the most it may use, and no swap beyond it (v1 counts memory and swap together).
+    if let memory = limits.memory {
+        try group.write("memory", group.layout.isV2 ? "memory.max" : "memory.limit_in_bytes", "\(memory)")
+        try group.write("memory", group.layout.isV2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+                        group.layout.isV2 ? "0" : "\(memory)", ifPresent: true)
+    }
+    // Tasks (processes and threads): the same file on both.
+    if let pids = limits.pids {
+        try group.write("pids", "pids.max", "\(pids)")
+    }
     // which device nodes it may open: only the standard ones (runc's list).
     // Root in the container can mknod any node; without this it could then open the host's disk.
     // v1: devices.deny and devices.allow; v2 has no such files: an eBPF program attached to the group.
@@ -147,7 +166,10 @@ exitOnFailure {
 
     // [step05] otherwise the parent moves it in, while it still waits on the sync pipe
     if !container.bornInCgroup {
-        try group.add(container.pid)
+        // its PID into cgroup.procs: in the one v2 tree, or in each v1 hierarchy
+        for directory in group.uniqueDirectories {
+            try writeFile(directory + "/cgroup.procs", "\(container.pid)")
+        }
     }
     if let groupDirectory { close(groupDirectory) }
     // per-process limits (setrlimit), set from here before it runs: nofile 1024 and --ulimit

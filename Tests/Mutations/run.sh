@@ -76,11 +76,11 @@ mutation ws-mask-keys    $FS '"/proc/kcore", "/proc/keys",' '"/proc/kcore",' "$T
 mutation ws-mask-timer   $FS '"/proc/latency_stats", "/proc/timer_list",' '"/proc/latency_stats",' "$T.Step04Tests/testKernelFilesAreProtected"
 mutation ws-ro-procsys   $FS '"/proc/irq", "/proc/sys", ' '"/proc/irq", ' "$T.Step04Tests/testKernelFilesAreProtected"
 # step05: the cgroup (its limits neutralised one at a time, on either layout)
-mutation s05-add         $S5 'try group.add(container.pid)' '' "$T.LaterStepsTests"
+mutation s05-add         $S5 'try writeFile(directory + "/cgroup.procs", "\(container.pid)")' '' "$T.LaterStepsTests"
 mutation s05-cpu         $CG 'try writeFile(path, value)' 'if file != "cpu.max" && file != "cpu.cfs_quota_us" { try writeFile(path, value) }' "$T.LaterStepsTests"
 mutation s05-pids        $CG 'try writeFile(path, value)' 'if file != "pids.max" { try writeFile(path, value) }' "$T.Step05Tests/testPidsLimitContainsAForkLoop"
 mutation s05-memory      $CG 'try writeFile(path, value)' 'if !file.hasPrefix("memory.") { try writeFile(path, value) }' "$T.Step05Tests/testMemoryLimitOOMKills"
-mutation s08-add         $S8 'try group.add(container.pid)' '' "$T.LaterStepsTests"
+mutation s08-add         $S8 'try writeFile(directory + "/cgroup.procs", "\(container.pid)")' '' "$T.LaterStepsTests"
 # step06: capabilities
 mutation s06-bounding    $S6 'try check(ws_prctl(WS_PR_CAPBSET_DROP, UInt(number), 0, 0, 0), "prctl(PR_CAPBSET_DROP, \(number))")' '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
 mutation s06-capset      $S6 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
