@@ -3,7 +3,8 @@ import XCTest
 
 /// Keeps the Japanese chapters (Chapters/ja/) in step with the English ones.
 ///
-/// For every English chapter (and TRAINER.md) the Japanese one must have the same
+/// For every English chapter (and TRAINER.md), and every page of exercise answers
+/// (Chapters/solutions/NN.md ↔ Chapters/ja/solutions/NN.md), the Japanese one must have the same
 /// section structure (heading levels, in order), the same fenced code blocks byte for
 /// byte and in order, the same exercises and answers, the same tables (rows and columns)
 /// and the same links to files. Prose is free: it is written for Japanese readers, not
@@ -27,6 +28,37 @@ final class ChapterParityTests: XCTestCase {
         }
         for name in try Chapter.japaneseNames() where name != "README.md" {
             XCTAssertTrue(english.contains(name), "Chapters/ja/\(name) has no English original Chapters/\(name)")
+        }
+    }
+
+    /// The exercises' answers (`workshop solution NN --break/--extend`) exist in both languages.
+    func testEveryAnswerPageHasAJapaneseOne() throws {
+        let english = try Chapter.englishSolutionNames()
+        XCTAssertGreaterThanOrEqual(english.count, 8, "Chapters/solutions/ should hold 01.md…08.md, found \(english)")
+        for name in english {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: Chapter.japaneseDirectory + "/" + name),
+                          "Chapters/\(name) has no Japanese counterpart Chapters/ja/\(name)")
+        }
+        for name in try Chapter.japaneseSolutionNames() {
+            XCTAssertTrue(english.contains(name), "Chapters/ja/\(name) has no English original Chapters/\(name)")
+        }
+    }
+
+    /// An answer page answers its chapter's exercises: its numbered sections (## 1. …, ## 2. …)
+    /// are the exercises of the chapter it belongs to, in both languages.
+    func testAnswerPagesAnswerTheChaptersExercises() throws {
+        let chapters = try Chapter.pairs().filter { !$0.name.hasPrefix(Chapter.solutionsFolder + "/") }
+        for pair in try Chapter.pairs() where pair.name.hasPrefix(Chapter.solutionsFolder + "/") {
+            let number = (pair.name as NSString).lastPathComponent.prefix { $0.isNumber }
+            guard let chapter = chapters.first(where: { $0.name.hasPrefix(number + "-") }) else {
+                XCTFail("\(pair.title): no chapter Chapters/\(number)-*.md for these answers")
+                continue
+            }
+            for (answers, exercises) in [(pair.english, chapter.english), (pair.japanese, chapter.japanese)] {
+                XCTAssertEqual(answers.answeredExercises, exercises.exercises,
+                               "\(answers.shortPath): answers the exercises \(answers.answeredExercises) (its '## N.' sections), "
+                               + "but \(exercises.shortPath) has the exercises \(exercises.exercises)")
+            }
         }
     }
 
@@ -101,9 +133,9 @@ final class ChapterParityTests: XCTestCase {
                     XCTFail("\(document.shortPath):\(link.line): the link \(link.raw) points at a missing file \(target)")
                     continue
                 }
-                if document.isJapanese, let path, (path as NSString).deletingLastPathComponent == Chapter.directory,
-                   FileManager.default.fileExists(atPath: Chapter.japaneseDirectory + "/" + (path as NSString).lastPathComponent) {
-                    XCTFail("\(document.shortPath):\(link.line): \(link.raw) links the English chapter; link the Japanese one")
+                if document.isJapanese, let path, path.hasPrefix(Chapter.directory + "/"), !path.hasPrefix(Chapter.japaneseDirectory + "/"),
+                   FileManager.default.fileExists(atPath: Chapter.japaneseDirectory + "/" + path.dropFirst(Chapter.directory.count + 1)) {
+                    XCTFail("\(document.shortPath):\(link.line): \(link.raw) links the English page; link the Japanese one")
                 }
                 if let anchor, target.hasSuffix(".md") {
                     let slugs = try Chapter(path: target).headings.map(\.slug)
@@ -191,6 +223,15 @@ final class ChapterParityTests: XCTestCase {
         let problems = codeBlockDifferences(Pair(name: "x.md", english: english, japanese: japanese))
         XCTAssertEqual(problems.count, 2, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("block 2") && $0.contains("echo a") && $0.contains("echo b") }, "\(problems)")
+        // An answer page one folder down: its link to the chapter counts as the same file in both languages.
+        let answers = Chapter(name: "01.md", path: "/x/solutions/01.md", isJapanese: false,
+                              text: "# Answers\n[01](../01-x.md)\n## 1. Break it\n## 2. Extend it\n### not an answer")
+        let japaneseAnswers = Chapter(name: "01.md", path: "/x/ja/solutions/01.md", isJapanese: true,
+                                      text: "# 解答\n[01](../01-x.md)\n## 1. 壊してみる\n## 2. 拡張してみる")
+        XCTAssertEqual(answers.fileLinks.map(\.target), ["x/01-x.md"])
+        XCTAssertEqual(japaneseAnswers.fileLinks.map(\.target), ["x/01-x.md"])
+        XCTAssertEqual(answers.answeredExercises, ["1", "2"])
+        XCTAssertEqual(japaneseAnswers.answeredExercises, ["1", "2"])
         XCTAssertEqual(Heading.slug(of: "`sudo` and Swift"), "sudo-and-swift")
         XCTAssertEqual(Heading.slug(of: "1. 壊してみる: フラグを 1 つ多く"), "1-壊してみる-フラグを-1-つ多く")
     }
@@ -340,12 +381,14 @@ struct Chapter {
         .deletingLastPathComponent().path
     static let directory = repository + "/Chapters"
     static let japaneseDirectory = directory + "/ja"
+    /// The exercises' answers, Chapters/solutions/NN.md (and Chapters/ja/solutions/NN.md).
+    static let solutionsFolder = "solutions"
 
     let name: String
     let path: String
     private(set) var text: String
 
-    /// Whether this is a Japanese document (its directory is Chapters/ja).
+    /// Whether this is a Japanese document (it is under Chapters/ja).
     let isJapanese: Bool
     var directory: String { (path as NSString).deletingLastPathComponent }
     var shortPath: String { path.hasPrefix(Chapter.repository + "/") ? String(path.dropFirst(Chapter.repository.count + 1)) : path }
@@ -359,7 +402,7 @@ struct Chapter {
 
     init(path: String) throws {
         self.init(name: (path as NSString).lastPathComponent, path: path,
-                  isJapanese: (path as NSString).deletingLastPathComponent == Chapter.japaneseDirectory,
+                  isJapanese: path.hasPrefix(Chapter.japaneseDirectory + "/"),
                   text: try String(contentsOfFile: path, encoding: .utf8))
     }
 
@@ -370,9 +413,19 @@ struct Chapter {
     static func englishNames() throws -> [String] { try markdownFiles(in: directory) }
     static func japaneseNames() throws -> [String] { try markdownFiles(in: japaneseDirectory) }
 
-    /// The chapters that exist in both languages (a missing one is testEveryEnglishChapterHasAJapaneseOne's to report).
+    /// The answer pages, as "solutions/NN.md" (none if the folder is missing: testEveryAnswerPageHasAJapaneseOne fails then).
+    static func englishSolutionNames() throws -> [String] { try solutionNames(in: directory) }
+    static func japaneseSolutionNames() throws -> [String] { try solutionNames(in: japaneseDirectory) }
+    static func solutionNames(in directory: String) throws -> [String] {
+        let folder = directory + "/" + solutionsFolder
+        guard FileManager.default.fileExists(atPath: folder) else { return [] }
+        return try markdownFiles(in: folder).map { solutionsFolder + "/" + $0 }
+    }
+
+    /// The chapters, then the answer pages, that exist in both languages (a missing one is
+    /// testEveryEnglishChapterHasAJapaneseOne's or testEveryAnswerPageHasAJapaneseOne's to report).
     static func pairs() throws -> [Pair] {
-        try englishNames().filter { FileManager.default.fileExists(atPath: japaneseDirectory + "/" + $0) }.map { name in
+        try (englishNames() + englishSolutionNames()).filter { FileManager.default.fileExists(atPath: japaneseDirectory + "/" + $0) }.map { name in
             Pair(name: name, english: try Chapter(path: directory + "/" + name), japanese: try Chapter(path: japaneseDirectory + "/" + name))
         }
     }
@@ -441,6 +494,11 @@ struct Chapter {
         return result
     }
 
+    /// The exercises an answer page answers: the numbers of its level-2 headings that start with one.
+    var answeredExercises: [String] {
+        headings.filter { $0.level == 2 }.map { String($0.text.prefix { $0.isNumber }) }.filter { !$0.isEmpty }
+    }
+
     var answerCount: Int { classifiedLines.filter { $0.block == nil && $0.line.trimmingCharacters(in: .whitespaces).hasPrefix("<details") }.count }
 
     /// Markdown tables outside code blocks: consecutive lines starting with "|" (indented in a list too).
@@ -493,8 +551,14 @@ struct Chapter {
         return result
     }
 
-    /// The directory of the English chapters (for a Japanese chapter, the one above ja/).
-    var chaptersDirectory: String { isJapanese ? (directory as NSString).deletingLastPathComponent : directory }
+    /// The directory of the English chapters (for a Japanese chapter, the one above ja/; for an answer page,
+    /// the one above solutions/).
+    var chaptersDirectory: String {
+        var result = directory
+        if (result as NSString).lastPathComponent == Chapter.solutionsFolder { result = (result as NSString).deletingLastPathComponent }
+        if isJapanese, (result as NSString).lastPathComponent == "ja" { result = (result as NSString).deletingLastPathComponent }
+        return result
+    }
 
     /// Links to files, as paths relative to the repository (the directory above the
     /// chapters); a link to Chapters/ja/X counts as one to Chapters/X.
