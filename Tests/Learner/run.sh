@@ -29,12 +29,22 @@ for chapter in "${chapters[@]}"; do
     "$workshop" check "$chapter" > "$saved/out" 2>&1 || status=$?
     milliseconds=$(( ($(date +%s%N) - start) / 1000000 ))
     failed=$(grep -c '^✗ ' "$saved/out" || true)
+    total=$(grep -c '^[✓✗] ' "$saved/out" || true)
+    # What the chapter says ("fails 7 of its 9 checks"; Japanese "9 個のうち 7 個のチェック") must be what happened.
+    page=$(ls Chapters/"$chapter"-*.md)
+    quoted=$(tr '\n' ' ' < "$page" | grep -oE "\`check $chapter\` fails [0-9]+ of its [0-9]+ checks" | awk '{print $4 "/" $7}' | head -1)
+    quoted_ja=$(tr '\n' ' ' < "Chapters/ja/${page#Chapters/}" | grep -oE "\`check $chapter\` は [0-9]+ 個のうち [0-9]+ 個のチェック" \
+        | awk '{print $6 "/" $4}' | head -1)
     if [ "$status" -ne 1 ] || [ "$failed" -eq 0 ] || grep -q 'does not build' "$saved/out"; then
         echo "FAIL chapter $chapter: the starting point should build and fail its checks (exit $status, $failed ✗):"
         cat "$saved/out"
         failures=$((failures + 1))
+    elif [ "$quoted" != "$failed/$total" ] || [ "$quoted_ja" != "$failed/$total" ]; then
+        echo "FAIL chapter $chapter: the starting point fails $failed of $total checks; $page says ${quoted:-nothing}, its Japanese twin ${quoted_ja:-nothing}:"
+        grep '^[✓✗] ' "$saved/out"
+        failures=$((failures + 1))
     else
-        echo "ok   chapter $chapter: the starting point fails $failed check(s) ($(grep '^✗ ' "$saved/out" | cut -c5- | paste -sd, -)) in ${milliseconds} ms"
+        echo "ok   chapter $chapter: the starting point fails $failed of $total checks, as the chapter says ($(grep '^✗ ' "$saved/out" | cut -c5- | cut -c-32 | paste -sd';' -)) in ${milliseconds} ms"
     fi
     status=0
     "$workshop" check "$chapter" --reference > "$saved/out" 2>&1 || status=$?
