@@ -30,6 +30,17 @@ struct Workspace {
     func reference(_ chapter: Int) -> URL { root.appendingPathComponent("Sources/\(stepNames[chapter - 1])/main.swift") }
     func chapterFile(_ chapter: Int) -> String { "Chapters/" + stepNames[chapter - 1].dropFirst(4) + ".md" }
 
+    /// Chapter NN's explanations of its exercises: the Japanese ones when the locale is Japanese
+    /// (LANG or LC_ALL starts with "ja") and they exist, else the English ones.
+    func solutionFile(_ chapter: Int) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let japanese = "Chapters/ja/solutions/\(twoDigits(chapter)).md"
+        if [environment["LANG"], environment["LC_ALL"]].contains(where: { $0?.hasPrefix("ja") == true }) && FileManager.default.fileExists(atPath: root.appendingPathComponent(japanese).path) {
+            return japanese
+        }
+        return "Chapters/solutions/\(twoDigits(chapter)).md"
+    }
+
     func read(_ url: URL) -> String? { try? String(contentsOf: url, encoding: .utf8) }
 
     func write(_ text: String, to url: URL) throws {
@@ -95,15 +106,19 @@ func reset(_ arguments: [String]) -> Int32 { startChapter(arguments + ["--force"
 func startChapter(_ arguments: [String], command: String) -> Int32 {
     learnerCommand(command, arguments) { workspace in
         let (chapter, flags): (Int, Set<String>)
-        switch chapterArguments(arguments, command: command, flags: ["--force"]) {
+        switch chapterArguments(arguments, command: command, flags: ["--force", "--from-reference", "--extend"]) {
         case .success(let parsed): (chapter, flags) = parsed
         case .failure(let error): return fail(error.description, code: 64)
         }
+        if flags.contains("--from-reference") && flags.contains("--extend") {
+            return fail("--from-reference or --extend, not both (workshop \(command) --help)", code: 64)
+        }
+        let nn = twoDigits(chapter)
         let current = workspace.read(workspace.learnerFile) ?? ""
         let edited = current != (try workspace.base())
         if edited && !flags.contains("--force") {
-            return fail("Sources/my-container/main.swift has your edits: `workshop start \(twoDigits(chapter)) --force` "
-                        + "(or `workshop reset \(twoDigits(chapter))`) replaces it and keeps a copy in .workshop/saved/", code: 1)
+            return fail("Sources/my-container/main.swift has your edits: `workshop start \(nn) --force` "
+                        + "(or `workshop reset \(nn)`) replaces it and keeps a copy in .workshop/saved/", code: 1)
         }
         if edited {
             let stamp = Int(Date().timeIntervalSince1970)
@@ -111,15 +126,38 @@ func startChapter(_ arguments: [String], command: String) -> Int32 {
             try workspace.write(current, to: copy)
             print("your file was saved as \(copy.path)")
         }
-        let starting = try workspace.startingPoint(chapter)
-        try workspace.write(starting, to: workspace.learnerFile)
-        try workspace.write(starting, to: workspace.state.appendingPathComponent("base.swift"))
-        try? FileManager.default.removeItem(at: workspace.state.appendingPathComponent("hints-\(twoDigits(chapter))"))
-        let todos = starting.split(separator: "\n").filter { $0.contains("// TODO(step\(twoDigits(chapter)))") }.count
+        // The three ways in: the starting point (TODOs where chapter NN's layer goes), the previous
+        // chapter's complete reference (write the layer without TODOs), or the reference stepNN
+        // (the base of the chapter's "Extend it" exercise).
+        let text: String
+        let summary: String
+        let next: String
+        if flags.contains("--extend") {
+            guard let reference = workspace.read(workspace.reference(chapter)) else {
+                throw WorkshopError("cannot read \(workspace.reference(chapter).path)")
+            }
+            text = reference
+            summary = "is \(stepNames[chapter - 1]), complete: the base for chapter \(nn)'s \"Extend it\" exercise"
+            next = "sudo swift run workshop check \(nn) --extend"
+        } else if flags.contains("--from-reference") && chapter > 1 {
+            guard let reference = workspace.read(workspace.reference(chapter - 1)) else {
+                throw WorkshopError("cannot read \(workspace.reference(chapter - 1).path)")
+            }
+            text = reference
+            summary = "is \(stepNames[chapter - 2]), complete: write chapter \(nn)'s layer into it, no TODOs to guide you"
+            next = "sudo swift run workshop check \(nn)"
+        } else {
+            text = try workspace.startingPoint(chapter)
+            let todos = text.split(separator: "\n").filter { $0.contains("// TODO(step\(nn))") }.count
+            summary = "is chapter \(nn)'s starting point: \(todos) TODO(s) to write"
+            next = "sudo swift run workshop check \(nn)"
+        }
+        try workspace.write(text, to: workspace.learnerFile)
+        try workspace.write(text, to: workspace.state.appendingPathComponent("base.swift"))
+        try? FileManager.default.removeItem(at: workspace.state.appendingPathComponent("hints-\(nn)"))
         print("""
-            Sources/my-container/main.swift is chapter \(twoDigits(chapter))'s starting point: \(todos) TODO(s) to write \
-            (\(workspace.chapterFile(chapter))).
-            Then: sudo swift run workshop check \(twoDigits(chapter))
+            Sources/my-container/main.swift \(summary) (\(workspace.chapterFile(chapter))).
+            Then: \(next)
             """)
         return 0
     }
@@ -129,17 +167,44 @@ func startChapter(_ arguments: [String], command: String) -> Int32 {
 
 func solution(_ arguments: [String]) -> Int32 {
     learnerCommand("solution", arguments) { workspace in
-        guard case .success(let (chapter, _)) = chapterArguments(arguments, command: "solution") else {
-            if case .failure(let error) = chapterArguments(arguments, command: "solution") { return fail(error.description, code: 64) }
-            return 64
+        let (chapter, flags): (Int, Set<String>)
+        switch chapterArguments(arguments, command: "solution", flags: ["--break", "--extend", "--diff"]) {
+        case .success(let parsed): (chapter, flags) = parsed
+        case .failure(let error): return fail(error.description, code: 64)
         }
-        let diff = Process()
-        diff.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        diff.currentDirectoryURL = workspace.root
-        diff.arguments = ["diff", "-u", "Sources/my-container/main.swift", "Sources/\(stepNames[chapter - 1])/main.swift"]
-        try diff.run()
-        diff.waitUntilExit()
-        return diff.terminationStatus <= 1 ? 0 : 125   // diff: 1 = they differ
+        let section = flags.contains("--break") ? 1 : flags.contains("--extend") ? 2 : nil
+        if flags.contains("--break") && flags.contains("--extend") {
+            return fail("--break or --extend, not both (workshop solution --help)", code: 64)
+        }
+        guard let section else {
+            if flags.contains("--diff") { return fail("--diff goes with --break or --extend (workshop solution --help)", code: 64) }
+            // The whole answer to the chapter: the diff from the learner's file to the reference.
+            let diff = Process()
+            diff.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            diff.currentDirectoryURL = workspace.root
+            diff.arguments = ["diff", "-u", "Sources/my-container/main.swift", "Sources/\(stepNames[chapter - 1])/main.swift"]
+            try diff.run()
+            diff.waitUntilExit()
+            return diff.terminationStatus <= 1 ? 0 : 125   // diff: 1 = they differ
+        }
+        // An exercise's explanation: section "## 1." or "## 2." of Chapters/solutions/NN.md
+        // (Chapters/ja/solutions/NN.md in a Japanese locale, when there is one).
+        let file = workspace.solutionFile(chapter)
+        guard let text = workspace.read(workspace.root.appendingPathComponent(file)) else {
+            throw WorkshopError("no \(file): chapter \(twoDigits(chapter)) has no written solutions yet")
+        }
+        guard let body = ChapterText.section(numbered: section, in: text) else {
+            throw WorkshopError("\(file) has no section \"## \(section).\" (exercise \(section))")
+        }
+        if flags.contains("--diff") {
+            guard let diff = ChapterText.diffBlock(in: body) else {
+                throw WorkshopError("section \"## \(section).\" of \(file) has no ```diff block")
+            }
+            print(diff, terminator: "")
+        } else {
+            print(body)
+        }
+        return 0
     }
 }
 
@@ -175,15 +240,23 @@ func hint(_ arguments: [String]) -> Int32 {
     }
 }
 
+/// The chapters whose checks passed ("02"), and whose extension checks passed ("02x").
+func passedChecks(_ workspace: Workspace) -> Set<String> {
+    Set((workspace.read(workspace.state.appendingPathComponent("passed")) ?? "").split(separator: "\n").map(String.init))
+}
+
 func progress(_ arguments: [String]) -> Int32 {
     learnerCommand("progress", arguments) { workspace in
         guard arguments.isEmpty else { return fail("workshop progress takes no arguments", code: 64) }
-        let passed = Set((workspace.read(workspace.state.appendingPathComponent("passed")) ?? "").split(separator: "\n").map(String.init))
+        let passed = passedChecks(workspace)
         for (index, step) in stepNames.enumerated() {
             let chapter = twoDigits(index + 1)
-            print("\(passed.contains(chapter) ? "✓" : "·") \(chapter) \(step.dropFirst(7))")
+            print("\(passed.contains(chapter) ? "✓" : "·") \(chapter) \(step.dropFirst(7))"
+                  + (passed.contains(chapter + "x") ? "  (+ extension)" : ""))
         }
-        print("\(passed.count)/8 chapters checked (workshop check NN records a pass)")
+        let chapters = passed.filter { !$0.hasSuffix("x") }.count
+        print("\(chapters)/8 chapters checked, \(passed.count - chapters) extension(s) "
+              + "(workshop check NN records a pass, workshop check NN --extend an extension's)")
         return 0
     }
 }
@@ -207,28 +280,6 @@ func runTool(_ arguments: [String], in directory: URL, environment: [String: Str
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-/// testPsSeesOnlyTheContainer → "ps sees only the container" (acronyms such as PID1 stay).
-func sentence(_ testName: String) -> String {
-    let name = testName.hasPrefix("test") ? String(testName.dropFirst(4)) : testName
-    var words: [String] = []
-    var word = ""
-    let characters = Array(name)
-    for (i, c) in characters.enumerated() {
-        let next = i + 1 < characters.count ? characters[i + 1] : nil
-        let previous = i > 0 ? characters[i - 1] : nil
-        // A new word at an upper-case letter after a lower-case one, or ending an acronym (PIDNamespace).
-        if !word.isEmpty, c.isUppercase && (previous?.isLowercase == true || previous?.isNumber == true
-            || (previous?.isUppercase == true && next?.isLowercase == true)) || c.isNumber && previous?.isLowercase == true {
-            words.append(word)
-            word = ""
-        }
-        word.append(c)
-    }
-    if !word.isEmpty { words.append(word) }
-    return words.map { $0.count > 1 && $0.dropFirst().contains(where: \.isUppercase) ? $0 : $0.lowercased() }
-        .joined(separator: " ")
 }
 
 /// One test's verdict, from XCTest's lines.
@@ -276,67 +327,98 @@ func parseTestOutput(_ output: String, className: String) -> [CheckResult] {
 func check(_ arguments: [String]) -> Int32 {
     learnerCommand("check", arguments) { workspace in
         let (chapter, flags): (Int, Set<String>)
-        switch chapterArguments(arguments, command: "check", flags: ["--reference"]) {
+        switch chapterArguments(arguments, command: "check", flags: ["--reference", "--extend", "--watch"]) {
         case .success(let parsed): (chapter, flags) = parsed
         case .failure(let error): return fail(error.description, code: 64)
         }
         guard geteuid() == 0 else {
             return fail("the checks run containers and need root: sudo swift run workshop check \(twoDigits(chapter))", code: 125)
         }
-        let reference = flags.contains("--reference")
-        let step = stepNames[chapter - 1]
-        let product = reference ? step : "my-container"
-        let started = Date()
-        // Build the program first and show only the compiler's errors.
-        let (built, buildOutput) = try runTool(["swift", "build", "--product", product], in: workspace.root)
-        guard built == 0 else {
-            // Each `file:line:col: error: message` once (the compiler repeats them, with drawings),
-            // followed by that source line.
-            var shown: [String] = []
-            for line in buildOutput.split(separator: "\n").map(String.init) where line.hasPrefix("/") && line.contains(": error: ") {
-                if shown.contains(line) { continue }
-                shown.append(line)
-                let place = line.split(separator: ":")
-                if place.count > 2, let number = Int(place[1]),
-                   let source = workspace.read(URL(fileURLWithPath: String(place[0])))?.split(separator: "\n", omittingEmptySubsequences: false),
-                   number >= 1, number <= source.count {
-                    print(line + "\n    " + source[number - 1].trimmingCharacters(in: .whitespaces))
-                } else {
-                    print(line)
-                }
-            }
-            if shown.isEmpty { print(buildOutput.split(separator: "\n").suffix(20).joined(separator: "\n")) }
-            print("✗ \(product) does not build: fix the errors above, then `workshop check \(twoDigits(chapter))` again")
-            return 1
+        if flags.contains("--watch") {
+            // The same check, rerun by the watcher on every save: this program without --watch.
+            let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            return watch(workspace.root.appendingPathComponent("Sources/my-container"),
+                         command: [me, "check", twoDigits(chapter)] + flags.subtracting(["--watch"]).sorted(), in: workspace.root)
         }
-        let className = "Step\(twoDigits(chapter))Tests"
-        let (_, testOutput) = try runTool(
-            ["swift", "test", "--disable-swift-testing", "--filter", "\(className)/"], in: workspace.root,
-            environment: reference ? [:] : ["WORKSHOP_STEP_UNDER_TEST": "\(step)=my-container"])
-        let results = parseTestOutput(testOutput, className: className)
-        guard !results.isEmpty else {
-            print(testOutput.split(separator: "\n").suffix(30).joined(separator: "\n"))
-            return fail("the checks did not run (their output is above)", code: 125)
-        }
-        print("chapter \(twoDigits(chapter)): \(reference ? step + " (the reference)" : "your my-container in place of " + step)")
-        for result in results {
-            print("\(result.passed ? "✓" : "✗") \(sentence(result.name))")
-            for message in result.messages { print("    " + message) }
-        }
-        let failed = results.filter { !$0.passed }
-        print(String(format: "%d/%d checks passed in %.1f s", results.count - failed.count, results.count, Date().timeIntervalSince(started)))
-        if let first = failed.first, !reference {
-            let open = try hints(workspace, chapter).filter { (workspace.read(workspace.learnerFile) ?? "").contains("// TODO(step\(twoDigits(chapter))): " + $0) }
-            print("hint: \"\(sentence(first.name))\" is the first to fail"
-                  + (open.isEmpty ? "; compare with `workshop solution \(twoDigits(chapter))`"
-                                  : "; \(open.count) TODO(s) left, next: \(open[0]) (`workshop hint \(twoDigits(chapter))`)"))
-        }
-        if failed.isEmpty && !reference {
-            let file = workspace.state.appendingPathComponent("passed")
-            var passed = Set((workspace.read(file) ?? "").split(separator: "\n").map(String.init))
-            passed.insert(twoDigits(chapter))
-            try workspace.write(passed.sorted().joined(separator: "\n") + "\n", to: file)
-        }
-        return failed.isEmpty ? 0 : 1
+        return try runChecks(workspace, chapter: chapter, reference: flags.contains("--reference"), extends: flags.contains("--extend"))
     }
+}
+
+/// Builds the program under test and runs chapter NN's checks (StepNNTests, or ExtendNNTests for
+/// the "Extend it" exercise) on it: one line per check, the chapter's words for what it checks,
+/// and for the first failure the chapter's pointer plus the next open TODO.
+func runChecks(_ workspace: Workspace, chapter: Int, reference: Bool, extends: Bool) throws -> Int32 {
+    let nn = twoDigits(chapter)
+    let step = stepNames[chapter - 1]
+    let product = reference ? step : "my-container"
+    let started = Date()
+    // Build the program first and show only the compiler's errors.
+    let (built, buildOutput) = try runTool(["swift", "build", "--product", product], in: workspace.root)
+    guard built == 0 else {
+        // Each `file:line:col: error: message` once (the compiler repeats them, with drawings),
+        // followed by that source line.
+        var shown: [String] = []
+        for line in buildOutput.split(separator: "\n").map(String.init) where line.hasPrefix("/") && line.contains(": error: ") {
+            if shown.contains(line) { continue }
+            shown.append(line)
+            let place = line.split(separator: ":")
+            if place.count > 2, let number = Int(place[1]),
+               let source = workspace.read(URL(fileURLWithPath: String(place[0])))?.split(separator: "\n", omittingEmptySubsequences: false),
+               number >= 1, number <= source.count {
+                print(line + "\n    " + source[number - 1].trimmingCharacters(in: .whitespaces))
+            } else {
+                print(line)
+            }
+        }
+        if shown.isEmpty { print(buildOutput.split(separator: "\n").suffix(20).joined(separator: "\n")) }
+        print("✗ \(product) does not build: fix the errors above, then `workshop check \(nn)` again")
+        return 1
+    }
+    let className = extends ? "Extend\(nn)Tests" : "Step\(nn)Tests"
+    var environment = reference ? [:] : ["WORKSHOP_STEP_UNDER_TEST": "\(step)=my-container"]
+    if extends { environment["WORKSHOP_CHECK_EXTENSION"] = "1" }
+    let (_, testOutput) = try runTool(["swift", "test", "--disable-swift-testing", "--filter", "\(className)/"],
+                                      in: workspace.root, environment: environment)
+    // What each check is, in the chapter's words (its "How to check it" and "Extend it" tables),
+    // in the chapter's order.
+    let rows = ChapterText.checkRows(in: workspace.read(workspace.root.appendingPathComponent(workspace.chapterFile(chapter))) ?? "")
+    func row(_ result: CheckResult) -> CheckRow? { ChapterText.row(for: result.name, of: className, in: rows) }
+    let results = parseTestOutput(testOutput, className: className).sorted { (row($0)?.line ?? .max) < (row($1)?.line ?? .max) }
+    guard !results.isEmpty else {
+        if extends && testOutput.contains("No matching test cases were run") {
+            return fail("chapter \(nn) has no extension checks (no \(className) in Tests/StepTests)", code: 125)
+        }
+        print(testOutput.split(separator: "\n").suffix(30).joined(separator: "\n"))
+        return fail("the checks did not run (their output is above)", code: 125)
+    }
+    print("chapter \(nn)\(extends ? " extension" : ""): "
+          + (reference ? step + " (the reference)" : "your my-container in place of " + step))
+    for result in results {
+        print("\(result.passed ? "✓" : "✗") \(row(result)?.description ?? result.name)")
+        for message in result.messages { print("    " + message) }
+    }
+    let failed = results.filter { !$0.passed }
+    print(String(format: "%d/%d checks passed in %.1f s", results.count - failed.count, results.count, Date().timeIntervalSince(started)))
+    if extends && reference && !failed.isEmpty {
+        print("(expected: \(step) has no extension; these checks pass once chapter \(nn)'s \"Extend it\" is written)")
+    }
+    if let first = failed.first, !reference {
+        print("first to fail: \(row(first)?.description ?? first.name)")
+        if let hint = row(first)?.hint, !hint.isEmpty { print("  if it fails: \(hint)") }
+        // The nearest TODO still open in the learner's file, if any.
+        let tag = "// TODO(step\(nn)): "
+        let lines = (workspace.read(workspace.learnerFile) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+        if let index = lines.firstIndex(where: { $0.contains(tag) }), let text = lines[index].range(of: tag).map({ lines[index][$0.upperBound...] }) {
+            print("  next open TODO: Sources/my-container/main.swift:\(index + 1): \(text) (`workshop hint \(nn)`)")
+        } else {
+            print("  no TODO left in Sources/my-container/main.swift; compare with `workshop solution \(nn)\(extends ? " --extend" : "")`")
+        }
+    }
+    if failed.isEmpty && !reference {
+        let file = workspace.state.appendingPathComponent("passed")
+        var passed = passedChecks(workspace)
+        passed.insert(nn + (extends ? "x" : ""))
+        try workspace.write(passed.sorted().joined(separator: "\n") + "\n", to: file)
+    }
+    return failed.isEmpty ? 0 : 1
 }

@@ -36,27 +36,46 @@ let subcommands: [Subcommand] = [
                """, run: attacks),
     Subcommand(name: "start", summary: "set Sources/my-container to chapter NN's starting point (your edits: --force)",
                usage: """
-               usage: workshop start NN [--force]
+               usage: workshop start NN [--force] [--from-reference | --extend]
                  Writes chapter NN's starting point (stepNN with its new layer cut out, TODOs in its place)
                  to Sources/my-container/main.swift. Refuses to replace your edits unless --force
                  (then keeps a copy in .workshop/saved/).
+                 --from-reference  start from the previous chapter's complete reference step instead:
+                                   write chapter NN's layer with no TODOs to guide you
+                 --extend          start from the reference stepNN itself: the base for the chapter's
+                                   "Extend it" exercise (then: workshop check NN --extend)
                """, run: start),
-    Subcommand(name: "check", summary: "build your my-container and run chapter NN's checks on it",
+    Subcommand(name: "check", summary: "build your my-container and run chapter NN's checks on it (--watch: again on every save)",
                usage: """
-               usage: workshop check NN [--reference]
+               usage: workshop check NN [--reference] [--extend] [--watch]
                  Builds my-container (showing only errors) and runs chapter NN's black-box checks
-                 (swift test --filter StepNNTests) against it: one line per property, ✓ or ✗.
+                 (swift test --filter StepNNTests) against it: one line per property, ✓ or ✗, in the
+                 chapter's words, and for the first failure what it depends on and your next open TODO.
                  --reference  run the same checks against the kit's stepNN instead
+                 --extend     run the checks of the chapter's "Extend it" exercise (ExtendNNTests);
+                              with --reference they fail: the kit's step has no extension
+                 --watch      check, then check again whenever a file in Sources/my-container changes;
+                              Ctrl-C stops (and stops a check that is running)
                Needs root. Exit 0: every check passed (recorded for `workshop progress`); 1: one failed.
                """, run: check),
     Subcommand(name: "hint", summary: "the next hint for chapter NN (one per call)",
                usage: "usage: workshop hint NN\n  Prints chapter NN's next TODO and where it is in your file.", run: hint),
-    Subcommand(name: "solution", summary: "the diff from your my-container to the reference stepNN",
-               usage: "usage: workshop solution NN\n  diff -u Sources/my-container/main.swift Sources/stepNN-*/main.swift", run: solution),
+    Subcommand(name: "solution", summary: "the diff from your my-container to the reference stepNN; the exercises' explanations",
+               usage: """
+               usage: workshop solution NN [--break | --extend [--diff]]
+                 diff -u Sources/my-container/main.swift Sources/stepNN-*/main.swift
+                 --break   explain exercise 1, "Break it" (Chapters/solutions/NN.md, section "## 1.")
+                 --extend  the answer to exercise 2, "Extend it" (section "## 2.")
+                 --diff    only that section's diff: workshop solution NN --extend --diff | git apply
+               In a Japanese locale (LANG or LC_ALL ja…) Chapters/ja/solutions/NN.md, when it exists.
+               """, run: solution),
     Subcommand(name: "reset", summary: "start NN --force: back to chapter NN's starting point",
-               usage: "usage: workshop reset NN\n  Same as `workshop start NN --force` (your file is saved in .workshop/saved/).", run: reset),
-    Subcommand(name: "progress", summary: "the chapters whose checks your my-container passed",
-               usage: "usage: workshop progress", run: progress),
+               usage: """
+               usage: workshop reset NN [--from-reference | --extend]
+                 Same as `workshop start NN --force` (your file is saved in .workshop/saved/).
+               """, run: reset),
+    Subcommand(name: "progress", summary: "the chapters (and extensions) whose checks your my-container passed",
+               usage: "usage: workshop progress\n  ✓ a chapter passed `workshop check NN`; (+ extension): it passed `workshop check NN --extend`.", run: progress),
 ]
 
 func usage() -> String {
