@@ -1,9 +1,9 @@
 // `workshop check NN --watch`: check, then wait for a save under Sources/my-container and check
-// again, as rustlings' watch does. Each check runs as a child (this program without --watch) in a
-// process group of its own, so Ctrl-C can end it and everything it started (swift build, swift
-// test, the test runner, the steps it runs) before the watcher exits. No dependencies: the
-// watcher polls the files' modification times.
+// again, as rustlings' watch does. Each check runs as a child (this program without --watch), so
+// Ctrl-C can end it and everything it started (swift build, swift test, the test runner, the steps
+// it runs) before the watcher exits. No dependencies: the watcher polls modification times.
 
+import CLinux
 import Foundation
 
 /// What identifies a file's version: a save changes its mtime, an editor's rename its inode.
@@ -34,15 +34,11 @@ func fileVersions(under directory: URL) -> [String: FileVersion] {
 let pollInterval: useconds_t = 300_000
 
 /// Runs `command` now and after every change under `directory`, until SIGINT (exit 0) or SIGTERM.
-/// WORKSHOP_WATCH_COMMAND (for the tests) replaces the command with a shell command line.
 func watch(_ directory: URL, command: [String], in root: URL) -> Int32 {
-    let command = ProcessInfo.processInfo.environment["WORKSHOP_WATCH_COMMAND"].map { ["/bin/sh", "-c", $0] } ?? command
-    signal(SIGINT) { _ in interrupted = SIGINT }
-    signal(SIGTERM) { _ in interrupted = SIGTERM }
     let shown = directory.path.hasPrefix(root.path + "/") ? String(directory.path.dropFirst(root.path.count + 1)) : directory.path
     while interrupted == 0 {
         let before = fileVersions(under: directory)
-        runInOwnGroup(command, in: root)
+        _ = runSupervised(command, in: root)
         if interrupted != 0 { break }
         if fileVersions(under: directory) == before {   // else: saved during the run, so check again at once
             print("watching \(shown) for changes: save to check again, Ctrl-C to stop")
@@ -57,15 +53,25 @@ func watch(_ directory: URL, command: [String], in root: URL) -> Int32 {
     return interrupted == SIGINT ? 0 : 128 + interrupted
 }
 
-/// Runs `command` in a new process group and waits for it. On SIGINT/SIGTERM the whole group
-/// gets SIGINT (what Ctrl-C would have sent it), then SIGKILL if anything is left after 10 s.
-func runInOwnGroup(_ command: [String], in directory: URL) {
+// MARK: - running a check so that Ctrl-C ends all of it
+
+/// PR_SET_CHILD_SUBREAPER from <linux/prctl.h> (the CLinux shim exports only what the steps use).
+let prSetChildSubreaper: Int32 = 36
+
+/// Runs `command` (with WORKSHOP_SUPERVISED=1) and waits for it; its exit status, or nil when
+/// SIGINT or SIGTERM came first. Then every process it started is ended: Foundation's Process and
+/// SwiftPM put their children (swift test, the test runner, the steps the tests run) in process
+/// groups of their own, which Ctrl-C at the terminal never reaches. As a child subreaper this
+/// process inherits every orphan below it, so "all of them" is simply every descendant.
+func runSupervised(_ command: [String], in directory: URL) -> Int32? {
+    signal(SIGINT) { _ in interrupted = SIGINT }
+    signal(SIGTERM) { _ in interrupted = SIGTERM }
+    _ = ws_prctl(prSetChildSubreaper, 1, 0, 0, 0)
     fflush(stdout)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     var defaults = sigset_t(), empty = sigset_t()
     sigemptyset(&defaults); sigaddset(&defaults, SIGINT); sigaddset(&defaults, SIGTERM)
     sigemptyset(&empty)
@@ -75,34 +81,63 @@ func runInOwnGroup(_ command: [String], in directory: URL) {
     _ = FileManager.default.changeCurrentDirectoryPath(directory.path)
     defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
     var arguments = command.map { strdup($0) } + [nil]
-    defer { arguments.forEach { free($0) } }
+    var environment = ProcessInfo.processInfo.environment.merging(["WORKSHOP_SUPERVISED": "1"]) { $1 }
+        .map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (arguments + environment).forEach { free($0) } }
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, command[0], nil, &attributes, &arguments, environ)
+    let spawned = posix_spawn(&pid, command[0], nil, &attributes, &arguments, &environment)
     guard spawned == 0 else {
         FileHandle.standardError.write(Data("workshop: cannot run \(command[0]): \(String(cString: strerror(spawned)))\n".utf8))
-        return
+        return 125
     }
-    var status: Int32 = 0
-    while waitpid(pid, &status, WNOHANG) == 0 {
-        if interrupted != 0 {
-            endGroup(pid, leader: pid)
-            return
+    var result: Int32? = nil
+    while result == nil && interrupted == 0 {
+        var status: Int32 = 0
+        var reaped = waitpid(-1, &status, WNOHANG)
+        while reaped > 0 {   // the command, or an orphan it left to us
+            if reaped == pid { result = exitCode(status) }
+            reaped = waitpid(-1, &status, WNOHANG)
         }
-        usleep(50_000)
+        if result == nil { usleep(20_000) }
     }
-    // The command is done; a straggler it left in its group (a test's container runtime) goes too.
-    if kill(-pid, 0) == 0 { endGroup(pid, leader: nil) }
+    endDescendants()
+    return interrupted == 0 ? result : nil
 }
 
-/// SIGINT to the group, up to 10 s to finish (runtimes remove their cgroups and mounts), then SIGKILL.
-func endGroup(_ group: pid_t, leader: pid_t?) {
-    kill(-group, SIGINT)
-    var status: Int32 = 0
-    for _ in 0..<200 {
-        if let leader, waitpid(leader, &status, WNOHANG) == 0 { usleep(50_000); continue }
-        if kill(-group, 0) != 0 { return }   // ESRCH: nobody left in the group
-        usleep(50_000)
+/// The wait status as a shell would report it: the exit code, or 128 + the signal.
+func exitCode(_ status: Int32) -> Int32 {
+    (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
+/// Every process below this one, from /proc.
+func descendants() -> [pid_t] {
+    var children: [pid_t: [pid_t]] = [:]
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
     }
-    kill(-group, SIGKILL)
-    if let leader { waitpid(leader, &status, 0) }
+    var result: [pid_t] = [], queue = [getpid()]
+    while let next = queue.popLast() {
+        let found = children[next] ?? []
+        result += found
+        queue += found
+    }
+    return result
+}
+
+/// SIGINT to every descendant (what Ctrl-C would have sent them), up to 10 s to finish (a step
+/// runtime removes its cgroup and mounts), then SIGKILL; every one reaped.
+func endDescendants() {
+    func reapAll() { var status: Int32 = 0; while waitpid(-1, &status, WNOHANG) > 0 {} }
+    reapAll()
+    var left = descendants()
+    for pid in left { kill(pid, SIGINT) }
+    for round in 0..<300 where !left.isEmpty {
+        if round == 200 { for pid in left { kill(pid, SIGKILL) } }
+        usleep(50_000)
+        reapAll()
+        left = descendants()
+    }
 }

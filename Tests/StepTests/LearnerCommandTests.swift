@@ -265,9 +265,9 @@ final class LearnerCommandTests: StepTestCase {
         private let lock = NSLock()
         private var data = Data()
 
-        init(binary: URL, workspace: String, command: String) throws {
+        init(binary: URL, workspace: String, command: String, watch: Bool = true) throws {
             process.executableURL = binary
-            process.arguments = ["check", "02", "--watch"]
+            process.arguments = ["check", "02"] + (watch ? ["--watch"] : [])
             process.currentDirectoryURL = URL(fileURLWithPath: workspace)
             var environment = ProcessInfo.processInfo.environment
             environment["WORKSHOP_WATCH_COMMAND"] = command
@@ -332,18 +332,35 @@ final class LearnerCommandTests: StepTestCase {
     }
 
     func testCtrlCDuringACheckLeavesNothingRunning() throws {
-        // A check that takes long, with a child that ignores SIGINT (as `sh` makes a background job):
-        // the watcher must still end both.
-        let pids = workspace + "/pids"
-        let watcher = try Watcher(binary: binaryDirectory.appendingPathComponent("workshop"), workspace: workspace,
-                                  command: "sleep 600 & echo \"$$ $!\" > \(pids); echo running; wait")
-        XCTAssertNotNil(watcher.wait { $0.contains("running") }, watcher.output)
-        let started = read(pids).split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        XCTAssertEqual(started.count, 2, "the shell's and sleep's PIDs: \(read(pids))")
-        XCTAssertEqual(watcher.interrupt(), 0, "Ctrl-C should end the watch with exit 0: \(watcher.output)")
-        for pid in started {
-            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)).map { String($0.prefix(80)) }
-            XCTAssertTrue(state == nil || state!.contains(") Z "), "process \(pid) still runs after Ctrl-C: \(state ?? "")")
+        // A check that takes long, with a grandchild in a process group of its own (as Foundation's
+        // Process and SwiftPM start swift test and the test runner), which under --watch also ignores
+        // SIGINT (then SIGKILL, after 10 s): Ctrl-C must end all of it, under --watch (exit 0) and
+        // under a plain check (130).
+        for watch in [true, false] {
+            let pids = workspace + "/pids"
+            try? FileManager.default.removeItem(atPath: pids)
+            let watcher = try Watcher(binary: binaryDirectory.appendingPathComponent("workshop"), workspace: workspace,
+                                      command: watch ? "setsid sh -c 'echo $$ > \(pids); exec sleep 600' & echo running; wait"   // & ignores SIGINT
+                                                    : "echo running; setsid sh -c 'echo $$ > \(pids); exec sleep 600'",
+                                      watch: watch)
+            XCTAssertNotNil(watcher.wait { $0.contains("running") && FileManager.default.fileExists(atPath: pids) }, watcher.output)
+            usleep(100_000)
+            let sleeper = pid_t(read(pids).trimmingCharacters(in: .whitespacesAndNewlines))
+            XCTAssertNotNil(sleeper, "the grandchild's PID: \(read(pids))")
+            XCTAssertEqual(watcher.interrupt(), watch ? 0 : 130, "Ctrl-C should end `check 02\(watch ? " --watch" : "")`: \(watcher.output)")
+            if let sleeper {
+                let state = (try? String(contentsOfFile: "/proc/\(sleeper)/stat", encoding: .utf8)).map { String($0.prefix(80)) }
+                XCTAssertTrue(state == nil || state!.contains(") Z "), "the grandchild \(sleeper) still runs after Ctrl-C: \(state ?? "")")
+            }
         }
+    }
+
+    func testCheckPassesOnTheStatusOfTheCheckItRuns() throws {
+        let watcher = try Watcher(binary: binaryDirectory.appendingPathComponent("workshop"), workspace: workspace,
+                                  command: "echo checked; exit 3", watch: false)
+        let start = Date()
+        while watcher.process.isRunning && Date().timeIntervalSince(start) < 10 { usleep(20_000) }
+        XCTAssertEqual(watcher.process.terminationStatus, 3, watcher.output)
+        XCTAssertEqual(watcher.output, "checked\n")
     }
 }
