@@ -210,6 +210,8 @@ class StepTestCase: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: alpineTarball),
                       "the Alpine tarball for this machine (uname -m: \(machineArchitecture)): expected \(alpineTarball), saw no such file "
                         + "(set WORKSHOP_ALPINE_TARBALL, or put \(alpineTarballName) in ../shared/rootfs)")
+        // The tests' state directory (a fresh one per check under `workshop check`) exists from the start.
+        try FileManager.default.createDirectory(atPath: testHome, withIntermediateDirectories: true)
         mountsBefore = mountPoints()
         // Groups of containers a learner (or another kit) is running right now are not ours.
         groupsBefore = Set(kitCgroupDirectories())
