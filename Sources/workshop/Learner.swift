@@ -311,7 +311,9 @@ func runChecksAtOnce(className: String, environment: [String: String], in direct
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        env["WORKSHOP_TEST_HOME"] = "\(home)/\(test)"   // its image cache stays for the next check
+        // Slot N for the Nth check of any chapter: at most one image cache per check running at once
+        // (about 12 MB each), kept for the next check.
+        env["WORKSHOP_TEST_HOME"] = "\(home)/\(index)"
         env["WORKSHOP_TEST_CGROUP_PARENT"] = "workshop-check-\(index)"
         process.environment = env
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("workshop-check-\(getpid())-\(index).log")

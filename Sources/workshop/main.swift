@@ -49,8 +49,10 @@ let subcommands: [Subcommand] = [
                usage: """
                usage: workshop check NN [--reference] [--extend] [--watch]
                  Builds my-container (showing only errors) and runs chapter NN's black-box checks
-                 (swift test --filter StepNNTests) against it: one line per property, ✓ or ✗, in the
+                 (the tests of StepNNTests, all at once) against it: one line per property, ✓ or ✗, in the
                  chapter's words, and for the first failure what it depends on and your next open TODO.
+                 Each check running at once keeps its containers and an Alpine copy (about 12 MB) in
+                 /var/lib/workshop-checks/N ($WORKSHOP_CHECK_HOME); rm -rf it to free the space.
                  --reference  run the same checks against the kit's stepNN instead
                  --extend     run the checks of the chapter's "Extend it" exercise (ExtendNNTests);
                               with --reference they fail: the kit's step has no extension
