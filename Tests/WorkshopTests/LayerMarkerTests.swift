@@ -87,6 +87,8 @@ final class LayerMarkerTests: XCTestCase {
             let swiftc = Process()
             swiftc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             swiftc.arguments = ["swiftc", "-typecheck", "-module-name", Self.steps[n - 1].replacingOccurrences(of: "-", with: "_"),
+                                // its own module cache: $HOME may be read-only (the mutation harness makes / so)
+                                "-module-cache-path", scratch.appendingPathComponent("module-cache").path,
                                 "-I", modules.path,
                                 "-Xcc", "-fmodule-map-file=" + build.appendingPathComponent("CLinux.build/module.modulemap").path,
                                 "-Xcc", "-fmodule-map-file=" + build.appendingPathComponent("CArchiveLoader.build/module.modulemap").path,
