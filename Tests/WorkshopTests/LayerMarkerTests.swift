@@ -68,6 +68,20 @@ final class LayerMarkerTests: XCTestCase {
         }
     }
 
+    /// The chapter's `workshop start NN` line says how many TODOs the starting point has ("plus six TODOs").
+    func testChaptersCountTheTODOsTheStartingPointHas() throws {
+        let words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+        for n in 2...8 {
+            let cut = LayerMarkers.startingPoint(of: try source(n), step: n, chapter: chapter(n))
+            let count = cut.split(separator: "\n").filter { $0.contains("// TODO(step0\(n)): ") }.count
+            let text = try String(contentsOf: Self.package.appendingPathComponent(chapter(n)), encoding: .utf8)
+            let line = text.split(separator: "\n").first { $0.contains("workshop start 0\(n) ") && $0.contains(" TODO") } ?? ""
+            let said = words.firstIndex { line.contains("plus \($0) TODO") }.map { $0 + 1 }
+            XCTAssertEqual(said, count, "\(chapter(n)): the `workshop start 0\(n)` line says \(line.isEmpty ? "nothing" : String(line)); "
+                           + "the starting point has \(count) TODO(s)")
+        }
+    }
+
     /// Each starting point type-checks against the built Workshop module (it then fails the chapter's checks).
     func testStartingPointsBuild() throws {
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
