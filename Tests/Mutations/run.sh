@@ -45,21 +45,21 @@ CAPSET='try check(ws_capset(capabilities.mask, capabilities.mask, 0), "capset")'
 RPRIVATE='try check(mount(nil, "/", nil, WS_MS_REC | WS_MS_PRIVATE, nil), "make / private (mount --make-rprivate /)")'
 
 # step02: namespaces, hostname, private propagation, /proc, lo
-mutation s02-newuts      $S2 'flags |= WS_CLONE_NEWUTS' '' "$T.Step02Tests/testAllNamespacesDiffer"
-mutation s02-newpid      $S2 'flags |= WS_CLONE_NEWPID' '' "$T.Step02Tests/testCommandIsPID1"
-mutation s02-newns       $S2 'flags |= WS_CLONE_NEWNS' '' "$T.Step02Tests/testAllNamespacesDiffer"
-mutation s02-newipc      $S2 'flags |= WS_CLONE_NEWIPC' '' "$T.Step02Tests/testAllNamespacesDiffer"
-mutation s02-newnet      $S2 'flags |= WS_CLONE_NEWNET' '' "$T.Step02Tests/testOnlyLoopbackIsUp"
+mutation s02-newuts      $S2 '| WS_CLONE_NEWUTS    // [step02]' '' "$T.Step02Tests/testAllNamespacesDiffer"
+mutation s02-newpid      $S2 '| WS_CLONE_NEWPID    // [step02]' '' "$T.Step02Tests/testCommandIsPID1"
+mutation s02-newns       $S2 '| WS_CLONE_NEWNS     // [step02]' '' "$T.Step02Tests/testAllNamespacesDiffer"
+mutation s02-newipc      $S2 '| WS_CLONE_NEWIPC    // [step02]' '' "$T.Step02Tests/testAllNamespacesDiffer"
+mutation s02-newnet      $S2 '| (options.namespaces.network == .none ? WS_CLONE_NEWNET : 0)' '' "$T.Step02Tests/testOnlyLoopbackIsUp"
 mutation s02-sethostname $S2 "$HOSTNAME_CALL" '' "$T.Step02Tests/testHostnameIsTheContainers"
 mutation s02-rprivate    $S2 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakToASharedHost"
-mutation s02-proc        $S2 'try check(mount("proc", "/proc"' '' "$T.Step02Tests/testPsSeesOnlyTheContainer"
+mutation s02-proc        $S2 'try mountProc(in: root)' '' "$T.Step02Tests/testPsSeesOnlyTheContainer"
 mutation s02-lo          $S2 'try check(ws_link_up("lo"), "bring lo up")' '' "$T.Step02Tests/testOnlyLoopbackIsUp"
 # step03: the image through an overlay, chroot + chdir, and private mounts still
 mutation s03-rprivate    $S3 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakToASharedHost"
 mutation s03-overlay     $S3 'try mountOverlay(run)' 'try check(mount(run.image.path, run.rootfs, nil, WS_MS_BIND, nil), "bind the image")' "$T.Step03Tests/testImageStaysPristine"
-mutation s03-chroot      $S3 'try check(chroot(run.rootfs), "chroot \(run.rootfs)")' '' "$T.Step03Tests/testHostFilesAreNotVisible"
+mutation s03-chroot      $S3 'try check(chroot(root), "chroot \(root)")' '' "$T.Step03Tests/testHostFilesAreNotVisible"
 mutation s03-chdir       $S3 'try check(chdir("/"), "chdir /")' '' "$T.Step03Tests/testWorkingDirectoryIsTheNewRoot"
-mutation s03-proc        $S3 'try mountProc(in: run.rootfs)' '' "$T.LaterStepsTests"
+mutation s03-proc        $S3 'try mountProc(in: root)' '' "$T.LaterStepsTests"
 mutation s03-lo          $S3 'try check(ws_link_up("lo"), "bring lo up")' '' "$T.LaterStepsTests"
 # step04: pivot_root, the standard mounts, masked and read-only kernel paths
 mutation s04-rprivate    $S4 "$RPRIVATE" '' "$T.Step02Tests/testMountsDoNotLeakToASharedHost"
@@ -85,12 +85,12 @@ mutation s08-add         $S8 'try writeFile(directory + "/cgroup.procs", "\(cont
 mutation s06-bounding    $S6 'try check(ws_prctl(WS_PR_CAPBSET_DROP, UInt(number), 0, 0, 0), "prctl(PR_CAPBSET_DROP, \(number))")' '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
 mutation s06-capset      $S6 "$CAPSET" '' "$T.Step06Tests/testCapabilitiesAreDockersDefault"
 # step07: the user namespace
-mutation s07-newuser     $S7 'flags |= WS_CLONE_NEWUSER' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
+mutation s07-newuser     $S7 '| WS_CLONE_NEWUSER   // [step07]' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setgroups   $S7 'try check(setgroups(0, nil), "setgroups")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setgid      $S7 'try check(setgid(0), "setgid(0)")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-setuid      $S7 'try check(setuid(0), "setuid(0)")' '' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
 mutation s07-uidmap      $S7 'try writeFile("/proc/\(container.pid)/uid_map", options.users.uidMap.map(\.description).joined(separator: "\n"))' 'try writeFile("/proc/\(container.pid)/uid_map", "0 0 65536\n")' "$T.Step07Tests/testHostSeesAnUnprivilegedUser"
-mutation s08-newuser     $S8 'flags |= WS_CLONE_NEWUSER' '' "$T.LaterStepsTests"
+mutation s08-newuser     $S8 '| WS_CLONE_NEWUSER   // [step07]' '' "$T.LaterStepsTests"
 # step08: no_new_privs and the filter
 mutation s08-nnp         $S8 'try check(ws_prctl(WS_PR_SET_NO_NEW_PRIVS' '' "$T.Step08Tests/testSeccompIsOn"
 mutation s08-seccomp     $S8 'try SeccompFilter.install(filter)' '' "$T.Step08Tests/testSeccompIsOn"
