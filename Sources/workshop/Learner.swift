@@ -416,6 +416,9 @@ func runChecks(_ workspace: Workspace, chapter: Int, reference: Bool, extends: B
     let started = Date()
     // Build the program first and show only the compiler's errors.
     let (built, buildOutput) = try runTool(["swift", "build", "--product", product], in: workspace.root)
+    if built == 127 && buildOutput.contains("swift") {   // env: 'swift': No such file or directory
+        return fail("no swift on PATH (sudo resets PATH): sudo env \"PATH=$PATH\" swift run workshop check \(nn)", code: 125)
+    }
     guard built == 0 else {
         // Each `file:line:col: error: message` once (the compiler repeats them, with drawings),
         // followed by that source line.
